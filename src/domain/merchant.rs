@@ -1,0 +1,217 @@
+use serde::{Deserialize, Serialize};
+
+use super::{check_id, check_range, optional_text, required_text, FieldError, Location};
+
+/// Where a merchant stands in our acquisition pipeline (拓展状态).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelineStatus {
+    /// 未拓展
+    #[default]
+    Prospect,
+    /// 已拜访
+    Visited,
+    /// 有意向
+    Interested,
+    /// 已签约
+    Signed,
+    /// 动销
+    Active,
+    /// 拒绝
+    Rejected,
+    /// 流失
+    Churned,
+}
+
+impl PipelineStatus {
+    pub const ALL: [PipelineStatus; 7] = [
+        Self::Prospect,
+        Self::Visited,
+        Self::Interested,
+        Self::Signed,
+        Self::Active,
+        Self::Rejected,
+        Self::Churned,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Prospect => "prospect",
+            Self::Visited => "visited",
+            Self::Interested => "interested",
+            Self::Signed => "signed",
+            Self::Active => "active",
+            Self::Rejected => "rejected",
+            Self::Churned => "churned",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::Prospect => "未拓展",
+            Self::Visited => "已拜访",
+            Self::Interested => "有意向",
+            Self::Signed => "已签约",
+            Self::Active => "动销",
+            Self::Rejected => "拒绝",
+            Self::Churned => "流失",
+        }
+    }
+
+    /// Accepts the code or the Chinese label (also 已入驻 for signed).
+    pub fn parse(value: &str) -> Option<Self> {
+        let v = value.trim();
+        if v.is_empty() {
+            return Some(Self::Prospect);
+        }
+        Self::ALL
+            .into_iter()
+            .find(|s| s.code().eq_ignore_ascii_case(v) || s.zh() == v)
+            .or(match v {
+                "已入驻" => Some(Self::Signed),
+                _ => None,
+            })
+    }
+}
+
+/// A merchant (商户) as it comes from an import, before validation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MerchantDraft {
+    pub id: String,
+    pub name: String,
+    /// A category code already resolved against the catalogue.
+    pub category: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub address: Option<String>,
+    pub footfall_daily: Option<f64>,
+    pub avg_spend_cny: Option<f64>,
+    pub rating: Option<f64>,
+    pub opening_hours: Option<String>,
+    pub accepts_ecny: bool,
+    pub competitor_signed: Option<String>,
+    pub chain: Option<String>,
+    pub status: PipelineStatus,
+}
+
+/// A validated merchant in WGS-84.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Merchant {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub location: Location,
+    pub address: Option<String>,
+    /// Observed daily visitors (客流量), when the data has them.
+    pub footfall_daily: Option<u32>,
+    /// Average spend per person in CNY (人均消费).
+    pub avg_spend_cny: Option<f64>,
+    /// Rating 0–5.
+    pub rating: Option<f64>,
+    /// Opening hours as written in the source (OSM syntax such as `10:00-22:00` or free text).
+    pub opening_hours: Option<String>,
+    /// Accepts e-CNY (数字人民币).
+    pub accepts_ecny: bool,
+    /// The competitor bank it has already signed with, if any.
+    pub competitor_signed: Option<String>,
+    /// The chain it belongs to; `None` for an independent.
+    pub chain: Option<String>,
+    pub status: PipelineStatus,
+}
+
+impl TryFrom<MerchantDraft> for Merchant {
+    type Error = FieldError;
+
+    fn try_from(d: MerchantDraft) -> Result<Self, FieldError> {
+        Ok(Self {
+            id: check_id(&d.id)?,
+            name: required_text("name", &d.name)?,
+            category: required_text("category", &d.category)?,
+            location: Location::new(d.lon, d.lat)?,
+            address: optional_text(d.address),
+            footfall_daily: check_range("footfall_daily", d.footfall_daily, 0.0, 10_000_000.0)?
+                .map(|v| v.round() as u32),
+            avg_spend_cny: check_range("avg_spend_cny", d.avg_spend_cny, 0.0, 1_000_000.0)?,
+            rating: check_range("rating", d.rating, 0.0, 5.0)?,
+            opening_hours: optional_text(d.opening_hours),
+            accepts_ecny: d.accepts_ecny,
+            competitor_signed: optional_text(d.competitor_signed),
+            chain: optional_text(d.chain),
+            status: d.status,
+        })
+    }
+}
+
+impl Merchant {
+    /// The draft this merchant was built from, e.g. to change one field and validate again.
+    pub fn to_draft(&self) -> MerchantDraft {
+        MerchantDraft {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            category: self.category.clone(),
+            lon: self.location.lon(),
+            lat: self.location.lat(),
+            address: self.address.clone(),
+            footfall_daily: self.footfall_daily.map(f64::from),
+            avg_spend_cny: self.avg_spend_cny,
+            rating: self.rating,
+            opening_hours: self.opening_hours.clone(),
+            accepts_ecny: self.accepts_ecny,
+            competitor_signed: self.competitor_signed.clone(),
+            chain: self.chain.clone(),
+            status: self.status,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft() -> MerchantDraft {
+        MerchantDraft {
+            id: "m1".into(),
+            name: " 张公桥甜皮鸭 ".into(),
+            category: "dining".into(),
+            lon: 103.76,
+            lat: 29.57,
+            rating: Some(4.5),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn builds_and_trims() {
+        let m = Merchant::try_from(draft()).unwrap();
+        assert_eq!(m.name, "张公桥甜皮鸭");
+        assert_eq!(m.status, PipelineStatus::Prospect);
+    }
+
+    #[test]
+    fn names_the_bad_field() {
+        let mut d = draft();
+        d.rating = Some(7.0);
+        assert_eq!(Merchant::try_from(d).unwrap_err().field, "rating");
+        let mut d = draft();
+        d.name = "  ".into();
+        assert_eq!(Merchant::try_from(d).unwrap_err().field, "name");
+        let mut d = draft();
+        d.lat = f64::NAN;
+        assert_eq!(Merchant::try_from(d).unwrap_err().field, "lat");
+    }
+
+    #[test]
+    fn status_parses_codes_and_chinese() {
+        assert_eq!(
+            PipelineStatus::parse("已签约"),
+            Some(PipelineStatus::Signed)
+        );
+        assert_eq!(
+            PipelineStatus::parse("SIGNED"),
+            Some(PipelineStatus::Signed)
+        );
+        assert_eq!(PipelineStatus::parse(""), Some(PipelineStatus::Prospect));
+        assert_eq!(PipelineStatus::parse("maybe"), None);
+    }
+}

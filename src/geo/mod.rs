@@ -1,0 +1,3 @@
+//! Coordinate systems and geometry helpers used at ecomap's edges.
+
+pub mod crs;
