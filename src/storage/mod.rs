@@ -1,1 +1,232 @@
-//! placeholder
+//! Persistence through sqlx: SQLite (a file; the default) or PostgreSQL (a `postgres://` URL).
+//!
+//! Both go through sqlx's `Any` driver with one set of queries (`$N` placeholders work on both;
+//! flags are 0/1 integers because `Any` cannot decode SQLite integers as booleans). Each
+//! backend has its own migrations in `migrations/{sqlite,postgres}`, run on connect.
+//! SQLite runs in WAL mode with foreign keys on, and write transactions begin IMMEDIATE so
+//! that concurrent writers wait (busy timeout) instead of failing with SQLITE_BUSY on upgrade.
+
+mod rows;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+use crate::domain::{Area, Community, Dataset, FieldError, Merchant, OrgUnit, Outlet};
+
+pub use rows::WriteCounts;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "unsupported database URL {0:?}: use a SQLite file path, sqlite://FILE or postgres://…"
+    )]
+    BadUrl(String),
+    #[error("stored {table} row {id:?} is invalid: {source}")]
+    Corrupt {
+        table: &'static str,
+        id: String,
+        #[source]
+        source: FieldError,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool to ecomap's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Turns what a user passes as `--db` into a sqlx URL: a bare path means a SQLite file.
+pub fn normalise_url(db: &str) -> Result<(String, Backend), StorageError> {
+    let db = db.trim();
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        return Ok((db.to_string(), Backend::Postgres));
+    }
+    if let Some(rest) = db.strip_prefix("sqlite:") {
+        let rest = rest.trim_start_matches("//");
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let query = if query.is_empty() {
+            "mode=rwc".to_string()
+        } else {
+            query.to_string()
+        };
+        return Ok((format!("sqlite://{path}?{query}"), Backend::Sqlite));
+    }
+    if db.contains("://") || db.is_empty() {
+        return Err(StorageError::BadUrl(db.to_string()));
+    }
+    Ok((format!("sqlite://{db}?mode=rwc"), Backend::Sqlite))
+}
+
+impl Store {
+    /// Connects and brings the schema up to date.
+    pub async fn connect(db: &str) -> Result<Self, StorageError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = normalise_url(db)?;
+        let opts = sqlx::any::AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 30000").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Begins a write transaction: IMMEDIATE on SQLite so that it takes the write lock up front.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, StorageError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Reads everything, validated again on the way in (a stored row that no longer
+    /// validates is reported, not silently dropped).
+    pub async fn load(&self) -> Result<Dataset, StorageError> {
+        let fetch = |sql: &'static str| sqlx::query(sql).fetch_all(&self.pool);
+        let org_units = fetch(rows::SELECT_ORG_UNITS).await?;
+        let outlets = fetch(rows::SELECT_OUTLETS).await?;
+        let merchants = fetch(rows::SELECT_MERCHANTS).await?;
+        let communities = fetch(rows::SELECT_COMMUNITIES).await?;
+        let areas = fetch(rows::SELECT_AREAS).await?;
+        Ok(Dataset {
+            org_units: decode_all(&org_units, rows::org_unit)?,
+            outlets: decode_all(&outlets, rows::outlet)?,
+            merchants: decode_all(&merchants, rows::merchant)?,
+            communities: decode_all(&communities, rows::community)?,
+            areas: decode_all(&areas, rows::area)?,
+        })
+    }
+
+    pub async fn upsert_org_units(&self, items: &[OrgUnit]) -> Result<WriteCounts, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let c = rows::upsert_org_units(&mut tx, items).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn upsert_outlets(&self, items: &[Outlet]) -> Result<WriteCounts, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let c = rows::upsert_outlets(&mut tx, items).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn upsert_merchants(&self, items: &[Merchant]) -> Result<WriteCounts, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let c = rows::upsert_merchants(&mut tx, items).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn upsert_communities(
+        &self,
+        items: &[Community],
+    ) -> Result<WriteCounts, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let c = rows::upsert_communities(&mut tx, items).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn upsert_areas(&self, items: &[Area]) -> Result<WriteCounts, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let c = rows::upsert_areas(&mut tx, items).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    /// Writes a whole dataset in one transaction (the demo, `ecomap gen`): all or nothing.
+    pub async fn write_dataset(&self, ds: &Dataset) -> Result<WriteCounts, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let mut total = WriteCounts::default();
+        total += rows::upsert_org_units(&mut tx, &ds.org_units).await?;
+        total += rows::upsert_outlets(&mut tx, &ds.outlets).await?;
+        total += rows::upsert_merchants(&mut tx, &ds.merchants).await?;
+        total += rows::upsert_communities(&mut tx, &ds.communities).await?;
+        total += rows::upsert_areas(&mut tx, &ds.areas).await?;
+        tx.commit().await?;
+        Ok(total)
+    }
+
+    /// Records a finished import inside its own transaction.
+    pub async fn record_import(
+        tx: &mut Transaction<'static, Any>,
+        kind: &str,
+        source: Option<&str>,
+        crs: &str,
+        counts: WriteCounts,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO imports (kind, source, crs, inserted, updated, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(kind)
+        .bind(source)
+        .bind(crs)
+        .bind(counts.inserted as i64)
+        .bind(counts.updated as i64)
+        .bind(rows::now())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+fn decode_all<T>(
+    rows: &[AnyRow],
+    f: fn(&AnyRow) -> Result<T, StorageError>,
+) -> Result<Vec<T>, StorageError> {
+    rows.iter().map(f).collect()
+}
+
+pub use rows::{
+    upsert_areas, upsert_communities, upsert_merchants, upsert_org_units, upsert_outlets,
+};

@@ -1,0 +1,8 @@
+//! One integration test binary (links once). Every storage and API test runs on SQLite and on
+//! PostgreSQL: the PostgreSQL server comes from `ECOMAP_TEST_PG` (default the local server at
+//! 127.0.0.1:5432, user postgres, database test). If it is not reachable the PostgreSQL tests
+//! FAIL — they never skip.
+
+mod support;
+
+mod storage;

@@ -1,0 +1,85 @@
+//! The store keeps what it is given, on both backends: round trips, upserts by id, all-or-nothing.
+
+use ecomap::domain::{Merchant, PipelineStatus};
+use ecomap::gen::{generate, GenConfig};
+
+use crate::both_backends;
+use crate::support::TestDb;
+
+fn small_city() -> ecomap::domain::Dataset {
+    generate(&GenConfig::default())
+}
+
+both_backends!(dataset_round_trips_through_the_store, |db: &TestDb| {
+    let db_url = db.url.clone();
+    async move {
+        let store = ecomap::storage::Store::connect(&db_url).await.unwrap();
+        let ds = small_city();
+        let counts = store.write_dataset(&ds).await.unwrap();
+        let total = ds.org_units.len()
+            + ds.outlets.len()
+            + ds.merchants.len()
+            + ds.communities.len()
+            + ds.areas.len();
+        assert_eq!(counts.inserted, total);
+        let back = store.load().await.unwrap();
+        assert_eq!(back.merchants.len(), ds.merchants.len());
+        let mut want = ds.merchants.clone();
+        want.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(back.merchants, want);
+        let mut outlets = ds.outlets.clone();
+        outlets.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(back.outlets, outlets);
+        let mut comms = ds.communities.clone();
+        comms.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(back.communities, comms);
+        assert_eq!(back.areas.len(), ds.areas.len());
+        store.close().await;
+    }
+});
+
+both_backends!(
+    upsert_updates_by_id_instead_of_duplicating,
+    |db: &TestDb| {
+        let db_url = db.url.clone();
+        async move {
+            let store = ecomap::storage::Store::connect(&db_url).await.unwrap();
+            let ds = small_city();
+            let first: Vec<Merchant> = ds.merchants.iter().take(10).cloned().collect();
+            let c = store.upsert_merchants(&first).await.unwrap();
+            assert_eq!((c.inserted, c.updated), (10, 0));
+            let mut d = first[3].to_draft();
+            d.name = "改名后的商户".into();
+            d.status = PipelineStatus::Signed;
+            let changed = Merchant::try_from(d).unwrap();
+            let c = store
+                .upsert_merchants(&[changed.clone(), ds.merchants[10].clone()])
+                .await
+                .unwrap();
+            assert_eq!((c.inserted, c.updated), (1, 1));
+            let back = store.load().await.unwrap();
+            assert_eq!(back.merchants.len(), 11);
+            let got = back.merchants.iter().find(|m| m.id == changed.id).unwrap();
+            assert_eq!(got, &changed);
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    migrations_run_once_and_reconnecting_keeps_data,
+    |db: &TestDb| {
+        let db_url = db.url.clone();
+        async move {
+            let store = ecomap::storage::Store::connect(&db_url).await.unwrap();
+            store.write_dataset(&small_city()).await.unwrap();
+            store.close().await;
+            let again = ecomap::storage::Store::connect(&db_url).await.unwrap();
+            assert_eq!(
+                again.load().await.unwrap().merchants.len(),
+                small_city().merchants.len()
+            );
+            again.close().await;
+        }
+    }
+);
