@@ -2,9 +2,14 @@
 //!
 //! Data flows one way: `ingest` → `storage` → `index` → domain models → `http` / CLI → browser.
 
+pub mod app;
+pub mod demo;
 pub mod domain;
+pub mod export;
+pub mod features;
 pub mod gen;
 pub mod geo;
+pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod storage;

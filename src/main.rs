@@ -1,1 +1,308 @@
-fn main() {}
+//! The `ecomap` command: parse the command line and call into the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ecomap::app::{App, AppError, Limits};
+use ecomap::domain::Categories;
+use ecomap::gen::{try_generate, GenConfig};
+use ecomap::geo::crs::Crs;
+use ecomap::ingest::{Encoding, Format, ImportKind, ImportOptions};
+use ecomap::storage::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Parser)]
+#[command(
+    name = "ecomap",
+    version,
+    about = "Maps a bank outlet's local-life ecosystem (生态圈地图)"
+)]
+struct Cli {
+    /// Database: a SQLite file path or sqlite:// URL (default), or a postgres:// URL.
+    #[arg(
+        long,
+        global = true,
+        env = "ECOMAP_DB",
+        default_value = "ecomap.sqlite"
+    )]
+    db: String,
+    /// Category catalogue (TOML); the built-in data/categories.toml when absent.
+    #[arg(long, global = true, env = "ECOMAP_CATEGORIES")]
+    categories: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the map app.
+    Serve {
+        #[arg(long, env = "ECOMAP_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Load the Leshan demo first if the database has no merchants yet.
+        #[arg(long)]
+        demo: bool,
+        /// Directory of the map app (default: ./web or the source tree's web/).
+        #[arg(long, env = "ECOMAP_WEB_DIR")]
+        web_dir: Option<PathBuf>,
+    },
+    /// Import a CSV or GeoJSON file, all or nothing; rows update by the file's id.
+    Import {
+        /// outlets, merchants, communities, areas or org (the organisation tree, CSV).
+        kind: String,
+        file: PathBuf,
+        /// The file's coordinate system: wgs84, gcj02 (AMap, Tencent) or bd09 (Baidu).
+        #[arg(long)]
+        crs: Option<String>,
+        /// auto (UTF-8 with or without BOM, else GB18030), utf8 or gbk.
+        #[arg(long, default_value = "auto")]
+        encoding: String,
+        /// csv or geojson; detected from the name or content when absent.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Load the built-in Leshan demo into the database.
+    Demo,
+    /// Generate a synthetic city (deterministic from the seed) into the database or to files.
+    Gen {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = GenConfig::default().merchants)]
+        merchants: usize,
+        /// Our own outlets.
+        #[arg(long, default_value_t = GenConfig::default().outlets_ours)]
+        outlets: usize,
+        /// Competitors' outlets.
+        #[arg(long, default_value_t = GenConfig::default().outlets_competitors)]
+        competitors: usize,
+        #[arg(long, default_value_t = GenConfig::default().communities)]
+        communities: usize,
+        /// Write files (the demo's layout) to this directory instead of the database.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error(transparent)]
+    Storage(#[from] ecomap::storage::StorageError),
+    #[error(transparent)]
+    Categories(#[from] ecomap::domain::CategoryError),
+    #[error(transparent)]
+    Export(#[from] ecomap::export::ExportError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Gen(#[from] ecomap::gen::GenError),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=error".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::App(AppError::Import(e))) => {
+            eprintln!("导入失败，未写入任何数据 / import rejected, nothing was written:");
+            for err in &e.errors {
+                eprintln!("  {err}");
+            }
+            if e.truncated {
+                eprintln!(
+                    "  … (only the first {} problems are listed)",
+                    e.errors.len()
+                );
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start(
+    cli_db: &str,
+    categories: &Option<PathBuf>,
+) -> Result<std::sync::Arc<App>, CliError> {
+    let cats = match categories {
+        Some(p) => Categories::load(p)?,
+        None => Categories::builtin()?,
+    };
+    let store = Store::connect(cli_db).await?;
+    Ok(App::start(store, cats, Limits::default()).await?)
+}
+
+fn spinner(msg: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos} [{elapsed}] {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(msg.to_string());
+    pb
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve {
+            bind,
+            demo,
+            web_dir,
+        } => {
+            let app = start(&cli.db, &cli.categories).await?;
+            if demo && app.index().merchants.is_empty() {
+                let reports = ecomap::demo::load(&app).await?;
+                for r in reports {
+                    tracing::info!(kind = %r.kind, rows = r.rows, "demo loaded");
+                }
+            }
+            let web_dir = web_dir.or_else(ecomap::http::default_web_dir);
+            if web_dir.is_none() {
+                tracing::warn!("no web/ directory found: serving the API only");
+            }
+            ecomap::http::serve(app, &bind, web_dir, |addrs| {
+                for a in addrs {
+                    tracing::info!("ecomap is listening: open http://{a}/");
+                }
+            })
+            .await?;
+            Ok(())
+        }
+        Command::Import {
+            kind,
+            file,
+            crs,
+            encoding,
+            format,
+        } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+            let app = start(&cli.db, &cli.categories).await?;
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            if kind == "org" {
+                let r = app.import_org_units(&bytes).await?;
+                println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                return Ok(());
+            }
+            let kind: ImportKind = kind.parse().map_err(|_| {
+                CliError::Usage(format!(
+                    "unknown kind {kind:?}: use outlets, merchants, communities, areas or org"
+                ))
+            })?;
+            let crs: Crs = crs
+                .ok_or_else(|| {
+                    CliError::Usage(
+                        "--crs is required: say which system the file is in (wgs84, gcj02 for AMap/Tencent, bd09 for Baidu)".into(),
+                    )
+                })?
+                .parse()
+                .map_err(|e| CliError::Usage(format!("--crs: {e}")))?;
+            let encoding: Encoding = encoding.parse().map_err(|_| {
+                CliError::Usage(format!("--encoding {encoding:?}: use auto, utf8 or gbk"))
+            })?;
+            let format: Option<Format> =
+                match format {
+                    None => None,
+                    Some(f) => Some(f.parse().map_err(|_| {
+                        CliError::Usage(format!("--format {f:?}: use csv or geojson"))
+                    })?),
+                };
+            let opts = ImportOptions {
+                crs,
+                encoding,
+                format,
+                max_rows: app.limits.max_import_rows,
+            };
+            let pb = spinner(&format!("reading {}", file.display()));
+            let report = app
+                .import(kind, name.as_deref(), &bytes, &opts, &mut |n| {
+                    pb.set_position(n as u64)
+                })
+                .await;
+            pb.finish_and_clear();
+            let report = report?;
+            println!(
+                "imported {} {}: {} new, {} updated (from {})",
+                report.rows, report.kind, report.inserted, report.updated, report.crs
+            );
+            Ok(())
+        }
+        Command::Demo => {
+            let app = start(&cli.db, &cli.categories).await?;
+            for r in ecomap::demo::load(&app).await? {
+                println!(
+                    "demo {}: {} rows ({} new, {} updated)",
+                    r.kind, r.rows, r.inserted, r.updated
+                );
+            }
+            Ok(())
+        }
+        Command::Gen {
+            seed,
+            merchants,
+            outlets,
+            competitors,
+            communities,
+            out,
+        } => {
+            let cfg = GenConfig {
+                seed,
+                merchants,
+                outlets_ours: outlets,
+                outlets_competitors: competitors,
+                communities,
+                ..GenConfig::default()
+            };
+            let pb = spinner("generating");
+            let ds = try_generate(&cfg);
+            pb.finish_and_clear();
+            let ds = ds?;
+            match out {
+                Some(dir) => {
+                    let cats = match &cli.categories {
+                        Some(p) => Categories::load(p)?,
+                        None => Categories::builtin()?,
+                    };
+                    ecomap::demo::write_files(&ds, &cats, &dir)?;
+                    println!(
+                        "wrote {} merchants to {}",
+                        ds.merchants.len(),
+                        dir.display()
+                    );
+                }
+                None => {
+                    let app = start(&cli.db, &cli.categories).await?;
+                    let pb = spinner("writing to the database");
+                    let c = app.write_dataset(ds).await;
+                    pb.finish_and_clear();
+                    let c = c?;
+                    println!("generated: {} new rows, {} updated", c.inserted, c.updated);
+                }
+            }
+            Ok(())
+        }
+    }
+}

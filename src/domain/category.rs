@@ -165,3 +165,156 @@ impl Categories {
             .map(|&i| &self.list[i])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builtin() -> Categories {
+        Categories::builtin().unwrap()
+    }
+
+    fn code_of(c: Option<&Category>) -> Option<&str> {
+        c.map(|c| c.code.as_str())
+    }
+
+    #[test]
+    fn builtin_catalogue_loads_with_the_acquisition_categories() {
+        let cats = builtin();
+        for code in [
+            "dining",
+            "tea_coffee",
+            "supermarket",
+            "fresh_food",
+            "beauty",
+            "education",
+            "health",
+            "leisure",
+            "sports",
+            "hotel",
+            "auto",
+            "daily_service",
+            "retail",
+        ] {
+            assert!(cats.get(code).is_some(), "{code} missing");
+        }
+        assert!((12..=14).contains(&cats.all().len()));
+    }
+
+    #[test]
+    fn get_takes_only_the_code() {
+        let cats = builtin();
+        assert_eq!(code_of(cats.get("dining")), Some("dining"));
+        assert!(cats.get("餐饮美食").is_none());
+    }
+
+    #[test]
+    fn resolve_accepts_code_chinese_and_english_in_any_case() {
+        let cats = builtin();
+        assert_eq!(code_of(cats.resolve("dining")), Some("dining"));
+        assert_eq!(code_of(cats.resolve(" 餐饮美食 ")), Some("dining"));
+        assert_eq!(code_of(cats.resolve("DINING")), Some("dining"));
+        assert_eq!(code_of(cats.resolve("Tea & Coffee")), Some("tea_coffee"));
+        assert_eq!(code_of(cats.resolve("tea & COFFEE")), Some("tea_coffee"));
+        assert_eq!(code_of(cats.resolve("医疗药店")), Some("health"));
+    }
+
+    #[test]
+    fn resolve_maps_six_digit_amap_codes_by_longest_prefix() {
+        let cats = builtin();
+        // 050101 综合酒楼 (Chinese restaurant)
+        assert_eq!(code_of(cats.resolve("050101")), Some("dining"));
+        // 050500 咖啡厅 and 050700 冷饮店 are carved out of 05.
+        assert_eq!(code_of(cats.resolve("050501")), Some("tea_coffee"));
+        assert_eq!(code_of(cats.resolve("050700")), Some("tea_coffee"));
+        // 060400 超市, 060200 便利店
+        assert_eq!(code_of(cats.resolve("060400")), Some("supermarket"));
+        assert_eq!(code_of(cats.resolve("060201")), Some("supermarket"));
+        // 060411 屈臣氏 is filed under supermarkets by AMap but is personal-care retail.
+        assert_eq!(code_of(cats.resolve("060411")), Some("retail"));
+        // 060705 蔬菜市场 out of 0607 综合市场 (retail)
+        assert_eq!(code_of(cats.resolve("060705")), Some("fresh_food"));
+        assert_eq!(code_of(cats.resolve("060701")), Some("retail"));
+        // 090601 药房
+        assert_eq!(code_of(cats.resolve("090601")), Some("health"));
+        // 090201 整形美容 out of 09
+        assert_eq!(code_of(cats.resolve("090201")), Some("beauty"));
+        assert_eq!(code_of(cats.resolve("071100")), Some("beauty"));
+        assert_eq!(code_of(cats.resolve("100105")), Some("hotel"));
+        assert_eq!(code_of(cats.resolve("010101")), Some("auto"));
+        assert_eq!(code_of(cats.resolve("080302")), Some("leisure"));
+        assert_eq!(code_of(cats.resolve("080111")), Some("sports"));
+        // AMap exports list several codes; the first one decides.
+        assert_eq!(code_of(cats.resolve("050117|060400")), Some("dining"));
+    }
+
+    #[test]
+    fn from_osm_takes_the_exact_tag_before_the_key_fallback() {
+        let cats = builtin();
+        assert_eq!(
+            code_of(cats.from_osm("amenity", "restaurant")),
+            Some("dining")
+        );
+        assert_eq!(
+            code_of(cats.from_osm("shop", "supermarket")),
+            Some("supermarket")
+        );
+        assert_eq!(
+            code_of(cats.from_osm("shop", "hairdresser")),
+            Some("beauty")
+        );
+        assert_eq!(code_of(cats.from_osm("shop", "clothes")), Some("retail"));
+        assert_eq!(
+            code_of(cats.from_osm("craft", "tailor")),
+            Some("daily_service")
+        );
+        assert_eq!(
+            code_of(cats.from_osm("healthcare", "physiotherapist")),
+            Some("health")
+        );
+    }
+
+    #[test]
+    fn unknown_values_give_none() {
+        let cats = builtin();
+        assert!(cats.resolve("spaceport").is_none());
+        assert!(cats.resolve("").is_none());
+        // 120302 住宅区 (residential) and 160100 银行 (banks) are not merchants.
+        assert!(cats.resolve("120302").is_none());
+        assert!(cats.resolve("160100").is_none());
+        assert!(cats.from_osm("amenity", "bench").is_none());
+        assert!(cats.from_osm("highway", "bus_stop").is_none());
+    }
+
+    #[test]
+    fn malformed_catalogues_are_rejected() {
+        let one = |extra: &str| {
+            format!("[[category]]\ncode = \"dining\"\nzh = \"餐饮美食\"\nen = \"Dining\"\n{extra}")
+        };
+        assert!(Categories::from_toml(&one("amap = [\"05\"]")).is_ok());
+        for bad_prefix in ["\"5\"", "\"050\"", "\"05a1\"", "\"0501011\""] {
+            let text = one(&format!("amap = [{bad_prefix}]"));
+            assert!(
+                matches!(Categories::from_toml(&text), Err(CategoryError::Invalid(_))),
+                "{bad_prefix} accepted"
+            );
+        }
+        let dup_prefix = one("amap = [\"05\"]\n")
+            + "[[category]]\ncode = \"cafe\"\nzh = \"咖啡\"\nen = \"Cafe\"\namap = [\"05\"]\n";
+        assert!(matches!(
+            Categories::from_toml(&dup_prefix),
+            Err(CategoryError::Invalid(_))
+        ));
+        let dup_tag = one("osm = [\"amenity=cafe\", \"amenity=cafe\"]");
+        assert!(Categories::from_toml(&dup_tag).is_err());
+        let no_equals = one("osm = [\"amenity\"]");
+        assert!(Categories::from_toml(&no_equals).is_err());
+        let bad_code = one("").replace("\"dining\"", "\"Dining Out\"");
+        assert!(Categories::from_toml(&bad_code).is_err());
+        assert!(matches!(
+            Categories::from_toml("category = 3"),
+            Err(CategoryError::Toml(_))
+        ));
+        assert!(Categories::from_toml("category = []").is_err());
+    }
+}

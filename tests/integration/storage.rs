@@ -10,9 +10,9 @@ fn small_city() -> ecomap::domain::Dataset {
     generate(&GenConfig::default())
 }
 
-both_backends!(dataset_round_trips_through_the_store, |db: &TestDb| {
+async fn dataset_round_trips_through_the_store(db: &TestDb) {
     let db_url = db.url.clone();
-    async move {
+    {
         let store = ecomap::storage::Store::connect(&db_url).await.unwrap();
         let ds = small_city();
         let counts = store.write_dataset(&ds).await.unwrap();
@@ -36,50 +36,47 @@ both_backends!(dataset_round_trips_through_the_store, |db: &TestDb| {
         assert_eq!(back.areas.len(), ds.areas.len());
         store.close().await;
     }
-});
+}
+both_backends!(dataset_round_trips_through_the_store);
 
-both_backends!(
-    upsert_updates_by_id_instead_of_duplicating,
-    |db: &TestDb| {
-        let db_url = db.url.clone();
-        async move {
-            let store = ecomap::storage::Store::connect(&db_url).await.unwrap();
-            let ds = small_city();
-            let first: Vec<Merchant> = ds.merchants.iter().take(10).cloned().collect();
-            let c = store.upsert_merchants(&first).await.unwrap();
-            assert_eq!((c.inserted, c.updated), (10, 0));
-            let mut d = first[3].to_draft();
-            d.name = "改名后的商户".into();
-            d.status = PipelineStatus::Signed;
-            let changed = Merchant::try_from(d).unwrap();
-            let c = store
-                .upsert_merchants(&[changed.clone(), ds.merchants[10].clone()])
-                .await
-                .unwrap();
-            assert_eq!((c.inserted, c.updated), (1, 1));
-            let back = store.load().await.unwrap();
-            assert_eq!(back.merchants.len(), 11);
-            let got = back.merchants.iter().find(|m| m.id == changed.id).unwrap();
-            assert_eq!(got, &changed);
-            store.close().await;
-        }
+async fn upsert_updates_by_id_instead_of_duplicating(db: &TestDb) {
+    let db_url = db.url.clone();
+    {
+        let store = ecomap::storage::Store::connect(&db_url).await.unwrap();
+        let ds = small_city();
+        let first: Vec<Merchant> = ds.merchants.iter().take(10).cloned().collect();
+        let c = store.upsert_merchants(&first).await.unwrap();
+        assert_eq!((c.inserted, c.updated), (10, 0));
+        let mut d = first[3].to_draft();
+        d.name = "改名后的商户".into();
+        d.status = PipelineStatus::Signed;
+        let changed = Merchant::try_from(d).unwrap();
+        let c = store
+            .upsert_merchants(&[changed.clone(), ds.merchants[10].clone()])
+            .await
+            .unwrap();
+        assert_eq!((c.inserted, c.updated), (1, 1));
+        let back = store.load().await.unwrap();
+        assert_eq!(back.merchants.len(), 11);
+        let got = back.merchants.iter().find(|m| m.id == changed.id).unwrap();
+        assert_eq!(got, &changed);
+        store.close().await;
     }
-);
+}
+both_backends!(upsert_updates_by_id_instead_of_duplicating);
 
-both_backends!(
-    migrations_run_once_and_reconnecting_keeps_data,
-    |db: &TestDb| {
-        let db_url = db.url.clone();
-        async move {
-            let store = ecomap::storage::Store::connect(&db_url).await.unwrap();
-            store.write_dataset(&small_city()).await.unwrap();
-            store.close().await;
-            let again = ecomap::storage::Store::connect(&db_url).await.unwrap();
-            assert_eq!(
-                again.load().await.unwrap().merchants.len(),
-                small_city().merchants.len()
-            );
-            again.close().await;
-        }
+async fn migrations_run_once_and_reconnecting_keeps_data(db: &TestDb) {
+    let db_url = db.url.clone();
+    {
+        let store = ecomap::storage::Store::connect(&db_url).await.unwrap();
+        store.write_dataset(&small_city()).await.unwrap();
+        store.close().await;
+        let again = ecomap::storage::Store::connect(&db_url).await.unwrap();
+        assert_eq!(
+            again.load().await.unwrap().merchants.len(),
+            small_city().merchants.len()
+        );
+        again.close().await;
     }
-);
+}
+both_backends!(migrations_run_once_and_reconnecting_keeps_data);

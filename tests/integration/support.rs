@@ -77,25 +77,23 @@ impl TestDb {
     }
 }
 
-/// Runs the same async test body on SQLite and on PostgreSQL.
+/// Runs `async fn $name(db: &TestDb)` on SQLite and on PostgreSQL, as `$name::sqlite` and
+/// `$name::postgres`.
 #[macro_export]
 macro_rules! both_backends {
-    ($name:ident, $body:expr) => {
+    ($name:ident) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let db = $crate::support::TestDb::sqlite().await;
-                ($body)(&db).await;
+                super::$name(&db).await;
                 db.cleanup().await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 let db = $crate::support::TestDb::postgres().await;
-                ($body)(&db).await;
+                super::$name(&db).await;
                 db.cleanup().await;
             }
         }

@@ -1,0 +1,183 @@
+//! Merchants: bbox listing with filters, and the nearby query around an outlet.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::params::Params;
+use super::Shared;
+use crate::domain::{Merchant, PipelineStatus};
+use crate::features;
+
+/// Category and status filters: comma-separated lists, checked against the catalogue.
+pub(super) struct MerchantFilter {
+    categories: Option<Vec<String>>,
+    statuses: Option<Vec<PipelineStatus>>,
+}
+
+impl MerchantFilter {
+    pub(super) fn from_params(p: &Params, app: &crate::app::App) -> Result<Self, ApiError> {
+        let categories = match p.str("category") {
+            None => None,
+            Some(v) => Some(
+                v.split(',')
+                    .map(|c| {
+                        app.categories
+                            .resolve(c)
+                            .map(|cat| cat.code.clone())
+                            .ok_or_else(|| {
+                                ApiError::bad(
+                                    "category",
+                                    format!(
+                                        "unknown category {c:?}; known codes: {}",
+                                        app.categories
+                                            .all()
+                                            .iter()
+                                            .map(|c| c.code.as_str())
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    ),
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        let statuses = match p.str("status") {
+            None => None,
+            Some(v) => Some(
+                v.split(',')
+                    .map(|s| {
+                        PipelineStatus::parse(s).ok_or_else(|| {
+                            ApiError::bad(
+                                "status",
+                                format!(
+                                    "unknown status {s:?}; use {}",
+                                    PipelineStatus::ALL.map(|s| s.code()).join(", ")
+                                ),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        Ok(Self {
+            categories,
+            statuses,
+        })
+    }
+
+    pub(super) fn matches(&self, m: &Merchant) -> bool {
+        self.categories
+            .as_ref()
+            .is_none_or(|c| c.contains(&m.category))
+            && self.statuses.as_ref().is_none_or(|s| s.contains(&m.status))
+    }
+}
+
+/// `GET /api/merchants?bbox=&category=&status=&limit=&offset=&crs=`
+pub async fn list(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["bbox", "category", "status", "limit", "offset", "crs"])?;
+    let crs = p.crs()?;
+    let limit = p.usize_in("limit", app.limits.default_page, 1, app.limits.max_page)?;
+    let offset = p.usize_in("offset", 0, 0, usize::MAX)?;
+    let bbox = p.bbox(crs, app.limits.max_bbox_deg)?;
+    let filter = MerchantFilter::from_params(&p, &app)?;
+    let index = app.index();
+    let layer = &index.merchants;
+    let slots: Vec<u32> = match &bbox {
+        Some(b) => layer.in_bbox(b),
+        None => (0..layer.len() as u32).collect(),
+    };
+    let matching: Vec<&Merchant> = slots
+        .into_iter()
+        .map(|s| layer.item(s))
+        .filter(|m| filter.matches(m))
+        .collect();
+    let total = matching.len();
+    let features = matching
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|m| features::merchant(m, &app.categories, crs))
+        .collect();
+    Ok(HttpResponse::Ok().json(features::collection(
+        features,
+        crs,
+        json!({ "total": total, "limit": limit, "offset": offset }),
+    )))
+}
+
+/// `GET /api/merchants/{id}`
+pub async fn get(
+    app: Shared,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["crs"])?;
+    let crs = p.crs()?;
+    let index = app.index();
+    let m = index
+        .merchants
+        .get(&path)
+        .ok_or_else(|| ApiError::not_found("merchant", &path))?;
+    Ok(HttpResponse::Ok().json(features::merchant(m, &app.categories, crs)))
+}
+
+/// `GET /api/outlets/{id}/nearby?radius_m=&category=&status=&limit=&crs=`: merchants within
+/// `radius_m` metres (great circle) of the outlet, nearest first, each with `distance_m`.
+pub async fn nearby(
+    app: Shared,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["radius_m", "category", "status", "limit", "crs"])?;
+    let crs = p.crs()?;
+    let radius_m = p.f64_in(
+        "radius_m",
+        app.limits.default_radius_m,
+        1.0,
+        app.limits.max_radius_m,
+    )?;
+    let limit = p.usize_in("limit", app.limits.max_page, 1, app.limits.max_page)?;
+    let filter = MerchantFilter::from_params(&p, &app)?;
+    let index = app.index();
+    let outlet = index
+        .outlets
+        .get(&path)
+        .ok_or_else(|| ApiError::not_found("outlet", &path))?;
+    let hits: Vec<_> = index
+        .merchants
+        .within_radius(outlet.location, radius_m)
+        .into_iter()
+        .filter(|h| filter.matches(index.merchants.item(h.slot)))
+        .collect();
+    let total = hits.len();
+    let features = hits
+        .into_iter()
+        .take(limit)
+        .map(|h| {
+            let m = index.merchants.item(h.slot);
+            features::with_property(
+                features::merchant(m, &app.categories, crs),
+                "distance_m",
+                json!((h.distance_m * 10.0).round() / 10.0),
+            )
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(features::collection(
+        features,
+        crs,
+        json!({
+            "outlet_id": outlet.id,
+            "radius_m": radius_m,
+            "distance": "great_circle",
+            "total": total,
+            "limit": limit,
+            "truncated": total > limit,
+        }),
+    )))
+}

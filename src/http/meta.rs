@@ -1,0 +1,54 @@
+//! Health, the category catalogue and the OpenAPI description.
+
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::params::Params;
+use super::Shared;
+
+/// `GET /api/health`: up, which backend, and how much is indexed.
+pub async fn health(app: Shared) -> Result<HttpResponse, ApiError> {
+    sqlx::query("SELECT 1")
+        .execute(app.store.pool())
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let index = app.index();
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "backend": match app.store.backend() {
+            crate::storage::Backend::Sqlite => "sqlite",
+            crate::storage::Backend::Postgres => "postgres",
+        },
+        "counts": {
+            "org_units": index.org_units.len(),
+            "outlets": index.outlets.len(),
+            "merchants": index.merchants.len(),
+            "communities": index.communities.len(),
+            "areas": index.areas.len(),
+        }
+    })))
+}
+
+/// `GET /api/categories`: codes with Chinese and English names.
+pub async fn categories(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Params::parse(req.query_string())?.allow_only(&[])?;
+    let list: Vec<_> = app
+        .categories
+        .all()
+        .iter()
+        .map(|c| json!({ "code": c.code, "zh": c.zh, "en": c.en }))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "categories": list })))
+}
+
+/// The hand-written OpenAPI 3.1 description; a test checks that every path in it answers.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// `GET /api/openapi.json`
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
+}

@@ -1,0 +1,124 @@
+//! Communities (小区) and areas (商圈 / 好吃街).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::merchants::MerchantFilter;
+use super::params::Params;
+use super::Shared;
+use crate::features;
+
+/// `GET /api/communities?bbox=&limit=&offset=&crs=`
+pub async fn communities(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["bbox", "limit", "offset", "crs"])?;
+    let crs = p.crs()?;
+    let limit = p.usize_in("limit", app.limits.default_page, 1, app.limits.max_page)?;
+    let offset = p.usize_in("offset", 0, 0, usize::MAX)?;
+    let bbox = p.bbox(crs, app.limits.max_bbox_deg)?;
+    let index = app.index();
+    let layer = &index.communities;
+    let slots: Vec<u32> = match &bbox {
+        Some(b) => layer.in_bbox(b),
+        None => (0..layer.len() as u32).collect(),
+    };
+    let total = slots.len();
+    let features = slots
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|s| features::community(layer.item(s), crs))
+        .collect();
+    Ok(HttpResponse::Ok().json(features::collection(
+        features,
+        crs,
+        json!({ "total": total, "limit": limit, "offset": offset }),
+    )))
+}
+
+/// `GET /api/communities/{id}?crs=`
+pub async fn community(
+    app: Shared,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["crs"])?;
+    let crs = p.crs()?;
+    let index = app.index();
+    let c = index
+        .communities
+        .get(&path)
+        .ok_or_else(|| ApiError::not_found("community", &path))?;
+    Ok(HttpResponse::Ok().json(features::community(c, crs)))
+}
+
+/// `GET /api/areas?crs=`
+pub async fn areas(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["crs"])?;
+    let crs = p.crs()?;
+    let index = app.index();
+    let features: Vec<_> = index.areas.iter().map(|a| features::area(a, crs)).collect();
+    let total = features.len();
+    Ok(HttpResponse::Ok().json(features::collection(
+        features,
+        crs,
+        json!({ "total": total }),
+    )))
+}
+
+/// `GET /api/areas/{id}?crs=`
+pub async fn area(
+    app: Shared,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["crs"])?;
+    let crs = p.crs()?;
+    let index = app.index();
+    let a = index
+        .area(&path)
+        .ok_or_else(|| ApiError::not_found("area", &path))?;
+    Ok(HttpResponse::Ok().json(features::area(a, crs)))
+}
+
+/// `GET /api/areas/{id}/merchants?category=&status=&limit=&offset=&crs=`: merchants inside the
+/// area's polygon, by id.
+pub async fn area_merchants(
+    app: Shared,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["category", "status", "limit", "offset", "crs"])?;
+    let crs = p.crs()?;
+    let limit = p.usize_in("limit", app.limits.max_page, 1, app.limits.max_page)?;
+    let offset = p.usize_in("offset", 0, 0, usize::MAX)?;
+    let filter = MerchantFilter::from_params(&p, &app)?;
+    let index = app.index();
+    let a = index
+        .area(&path)
+        .ok_or_else(|| ApiError::not_found("area", &path))?;
+    let matching: Vec<_> = index
+        .merchants
+        .in_polygon(&a.polygon)
+        .into_iter()
+        .map(|s| index.merchants.item(s))
+        .filter(|m| filter.matches(m))
+        .collect();
+    let total = matching.len();
+    let features = matching
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|m| features::merchant(m, &app.categories, crs))
+        .collect();
+    Ok(HttpResponse::Ok().json(features::collection(
+        features,
+        crs,
+        json!({ "area_id": a.id, "total": total, "limit": limit, "offset": offset }),
+    )))
+}
