@@ -431,3 +431,48 @@ async fn every_path_in_the_openapi_spec_answers(db: &TestDb) {
     }
 }
 both_backends!(every_path_in_the_openapi_spec_answers);
+
+/// `ecomap serve` serves the map app at `/` and MapLibre from npm (web/node_modules, installed
+/// by the README's commands), next to the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_app_and_maplibre_are_served_next_to_the_api() {
+    let db = TestDb::sqlite().await;
+    let app = App::start(
+        db.store().await,
+        Categories::builtin().unwrap(),
+        Limits::default(),
+    )
+    .await
+    .unwrap();
+    let web = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
+    assert!(
+        web.join("node_modules/maplibre-gl/dist/maplibre-gl.js")
+            .is_file(),
+        "run `npm ci --prefix web` (the README's commands do)"
+    );
+    let svc = test::init_service(
+        ActixApp::new().configure(move |cfg| ecomap::http::configure(cfg, app, Some(web))),
+    )
+    .await;
+    let resp = test::call_service(&svc, test::TestRequest::get().uri("/").to_request()).await;
+    assert_eq!(resp.status(), 200);
+    let html = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+    assert!(html.contains("lang=\"zh-CN\""));
+    assert!(html.contains("生态圈地图"));
+    for asset in [
+        "/app.js",
+        "/style.css",
+        "/vendor/maplibre-gl/maplibre-gl.js",
+        "/vendor/maplibre-gl/maplibre-gl.css",
+    ] {
+        let resp = test::call_service(&svc, test::TestRequest::get().uri(asset).to_request()).await;
+        assert_eq!(resp.status(), 200, "{asset}");
+    }
+    let resp = test::call_service(
+        &svc,
+        test::TestRequest::get().uri("/api/health").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    db.cleanup().await;
+}

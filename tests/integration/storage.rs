@@ -80,3 +80,30 @@ async fn migrations_run_once_and_reconnecting_keeps_data(db: &TestDb) {
     }
 }
 both_backends!(migrations_run_once_and_reconnecting_keeps_data);
+
+/// Two processes writing one SQLite file at once: IMMEDIATE transactions and the busy timeout
+/// make the second wait for the first instead of failing with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sqlite_writers_wait_instead_of_failing() {
+    let db = TestDb::sqlite().await;
+    let ds = small_city();
+    let a = ecomap::storage::Store::connect(&db.url).await.unwrap();
+    let b = ecomap::storage::Store::connect(&db.url).await.unwrap();
+    let (left, right) = ds.merchants.split_at(ds.merchants.len() / 2);
+    let mut tasks = Vec::new();
+    for round in 0..8 {
+        let (store, part) = if round % 2 == 0 {
+            (a.clone(), left.to_vec())
+        } else {
+            (b.clone(), right.to_vec())
+        };
+        tasks.push(tokio::spawn(
+            async move { store.upsert_merchants(&part).await },
+        ));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(a.load().await.unwrap().merchants.len(), ds.merchants.len());
+    db.cleanup().await;
+}

@@ -1,0 +1,116 @@
+//! The `ecomap` binary as a user runs it: imports from files, errors on the terminal, the demo.
+
+use std::process::Command;
+
+use ecomap::geo::crs::{to_wgs84, Crs};
+
+use crate::both_backends;
+use crate::support::TestDb;
+
+fn ecomap(db: &TestDb, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ecomap"))
+        .arg("--db")
+        .arg(&db.url)
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("the ecomap binary runs")
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn import_gbk_and_bom_fixtures_from_the_command_line(db: &TestDb) {
+    for file in ["merchants_gbk.csv", "merchants_utf8_bom.csv"] {
+        let out = ecomap(
+            db,
+            &["import", "merchants", &fixture(file), "--crs", "gcj02"],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("imported 5 merchants"), "{stdout}");
+    }
+    // The second file has the same ids: it updated, it did not duplicate.
+    let store = db.store().await;
+    let stored = store.load().await.unwrap();
+    assert_eq!(stored.merchants.len(), 5);
+    // Every stored point is the WGS-84 of the GCJ-02 point in the file.
+    let text = std::fs::read_to_string(fixture("merchants_utf8_bom.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (lon_c, lat_c, name_c) = (col("经度"), col("纬度"), col("名称"));
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let (g_lon, g_lat): (f64, f64) = (rec[lon_c].parse().unwrap(), rec[lat_c].parse().unwrap());
+        let m = stored
+            .merchants
+            .iter()
+            .find(|m| m.name == rec[name_c])
+            .unwrap();
+        let (w_lon, w_lat) = to_wgs84(Crs::Gcj02, g_lon, g_lat);
+        assert!((m.location.lon() - w_lon).abs() < 1e-9 && (m.location.lat() - w_lat).abs() < 1e-9);
+        // GCJ-02 is offset by hundreds of metres here: the conversion really happened.
+        assert!((m.location.lon() - g_lon).abs() > 1e-3);
+    }
+    store.close().await;
+}
+both_backends!(import_gbk_and_bom_fixtures_from_the_command_line);
+
+async fn a_bad_file_exits_non_zero_names_the_row_and_writes_nothing(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    std::fs::write(
+        &path,
+        "名称,类别,经度,纬度\n好店,餐饮美食,103.76,29.57\n坏店,外星美食,103.76,29.57\n",
+    )
+    .unwrap();
+    let out = ecomap(
+        db,
+        &[
+            "import",
+            "merchants",
+            path.to_str().unwrap(),
+            "--crs",
+            "wgs84",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("row 3"), "{stderr}");
+    assert!(stderr.contains("category"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    let store = db.store().await;
+    assert!(store.load().await.unwrap().merchants.is_empty());
+    store.close().await;
+
+    let out = ecomap(db, &["import", "merchants", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--crs is required"));
+}
+both_backends!(a_bad_file_exits_non_zero_names_the_row_and_writes_nothing);
+
+async fn demo_command_loads_leshan_and_is_idempotent(db: &TestDb) {
+    for _ in 0..2 {
+        let out = ecomap(db, &["demo"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let store = db.store().await;
+    let ds = store.load().await.unwrap();
+    assert!(ds.merchants.len() >= 1500);
+    assert!(ds.communities.len() >= 60);
+    assert_eq!(ds.outlets.iter().filter(|o| o.is_ours()).count(), 6);
+    assert_eq!(ds.outlets.iter().filter(|o| !o.is_ours()).count(), 4);
+    assert!(ds.areas.iter().any(|a| a.name.contains("张公桥")));
+    store.close().await;
+}
+both_backends!(demo_command_loads_leshan_and_is_idempotent);
