@@ -1,6 +1,7 @@
 //! `POST /api/import/{kind}`: the same all-or-nothing import as `ecomap import`, over HTTP.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt as _;
 
 use super::error::ApiError;
 use super::params::Params;
@@ -13,7 +14,7 @@ pub async fn import(
     app: Shared,
     path: web::Path<String>,
     req: HttpRequest,
-    body: web::Bytes,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["crs", "encoding", "format", "filename"])?;
@@ -42,6 +43,16 @@ pub async fn import(
                 .map_err(|_| ApiError::bad("format", format!("{v:?}: use csv or geojson")))?,
         ),
     };
+    // Read the body ourselves so that an oversize upload gets our JSON 413, not a bare one.
+    let limit = app.limits.max_import_bytes;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad("body", format!("could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
     if body.is_empty() {
         return Err(ApiError::bad(
             "body",

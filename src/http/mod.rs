@@ -23,10 +23,8 @@ type Shared = web::Data<App>;
 
 /// Registers every API route and, if `web_dir` exists, the map app at `/`.
 pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_dir: Option<PathBuf>) {
-    let max_body = app.limits.max_import_bytes;
     cfg.app_data(web::Data::from(app))
         .app_data(web::PathConfig::default().error_handler(|e, _| error::from_actix(e.into())))
-        .app_data(web::PayloadConfig::new(max_body))
         .service(
             web::scope("/api")
                 .route("/health", web::get().to(meta::health))

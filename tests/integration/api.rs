@@ -476,3 +476,32 @@ async fn map_app_and_maplibre_are_served_next_to_the_api() {
     assert_eq!(resp.status(), 200);
     db.cleanup().await;
 }
+
+/// An upload over the size limit is refused with JSON 413 and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_upload_gets_413_and_writes_nothing() {
+    let db = TestDb::sqlite().await;
+    let limits = Limits {
+        max_import_bytes: 1_000,
+        ..Limits::default()
+    };
+    let app = App::start(db.store().await, Categories::builtin().unwrap(), limits)
+        .await
+        .unwrap();
+    let svc = service!(app);
+    let mut csv = String::from("id,name,category,lon,lat\n");
+    for i in 0..100 {
+        csv.push_str(&format!("B{i},商户{i},dining,103.76,29.57\n"));
+    }
+    let req = test::TestRequest::post()
+        .uri("/api/import/merchants?crs=wgs84")
+        .set_payload(csv)
+        .to_request();
+    let (status, body) = body_json(test::call_service(&svc, req).await).await;
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (413, "payload_too_large")
+    );
+    assert!(app.store.load().await.unwrap().merchants.is_empty());
+    db.cleanup().await;
+}

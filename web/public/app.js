@@ -31,7 +31,6 @@
   // The base map is optional: ecomap's layers stand on a plain background offline.
   const style = {
     version: 8,
-    glyphs: undefined,
     sources: {},
     layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } }],
   };
