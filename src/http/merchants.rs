@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::error::ApiError;
-use super::params::Params;
+use super::params::{slots_in, Params};
 use super::Shared;
 use crate::domain::{Merchant, PipelineStatus};
 use crate::features;
@@ -80,32 +80,21 @@ pub async fn list(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiErro
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["bbox", "category", "status", "limit", "offset", "crs"])?;
     let crs = p.crs()?;
-    let limit = p.usize_in("limit", app.limits.default_page, 1, app.limits.max_page)?;
-    let offset = p.usize_in("offset", 0, 0, usize::MAX)?;
+    let page = p.page(app.limits.default_page, app.limits.max_page)?;
     let bbox = p.bbox(crs, app.limits.max_bbox_deg)?;
     let filter = MerchantFilter::from_params(&p, &app)?;
     let index = app.index();
     let layer = &index.merchants;
-    let slots: Vec<u32> = match &bbox {
-        Some(b) => layer.in_bbox(b),
-        None => (0..layer.len() as u32).collect(),
-    };
-    let matching: Vec<&Merchant> = slots
+    let matching: Vec<&Merchant> = slots_in(layer, bbox.as_ref())
         .into_iter()
         .map(|s| layer.item(s))
         .filter(|m| filter.matches(m))
         .collect();
-    let total = matching.len();
-    let features = matching
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|m| features::merchant(m, &app.categories, crs))
-        .collect();
-    Ok(HttpResponse::Ok().json(features::collection(
-        features,
+    Ok(HttpResponse::Ok().json(page.collection(
+        matching,
         crs,
-        json!({ "total": total, "limit": limit, "offset": offset }),
+        |m| features::merchant(m, &app.categories, crs),
+        json!({}),
     )))
 }
 

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::error::ApiError;
-use super::params::Params;
+use super::params::{slots_in, Params};
 use super::Shared;
 use crate::features;
 
@@ -14,31 +14,20 @@ pub async fn list(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiErro
     p.allow_only(&["ours", "bbox", "limit", "offset", "crs"])?;
     let crs = p.crs()?;
     let ours = p.bool("ours")?;
-    let limit = p.usize_in("limit", app.limits.max_page, 1, app.limits.max_page)?;
-    let offset = p.usize_in("offset", 0, 0, usize::MAX)?;
+    let page = p.page(app.limits.max_page, app.limits.max_page)?;
     let bbox = p.bbox(crs, app.limits.max_bbox_deg)?;
     let index = app.index();
     let layer = &index.outlets;
-    let slots: Vec<u32> = match &bbox {
-        Some(b) => layer.in_bbox(b),
-        None => (0..layer.len() as u32).collect(),
-    };
-    let matching: Vec<_> = slots
+    let matching: Vec<_> = slots_in(layer, bbox.as_ref())
         .into_iter()
         .map(|s| layer.item(s))
         .filter(|o| ours.is_none_or(|want| o.is_ours() == want))
         .collect();
-    let total = matching.len();
-    let features = matching
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|o| features::outlet(o, crs))
-        .collect();
-    Ok(HttpResponse::Ok().json(features::collection(
-        features,
+    Ok(HttpResponse::Ok().json(page.collection(
+        matching,
         crs,
-        json!({ "total": total, "limit": limit, "offset": offset }),
+        |o| features::outlet(o, crs),
+        json!({}),
     )))
 }
 

@@ -73,6 +73,14 @@ impl Params {
         Ok(n)
     }
 
+    /// `limit` (default, at most `max`) and `offset`.
+    pub fn page(&self, default: usize, max: usize) -> Result<Page, ApiError> {
+        Ok(Page {
+            limit: self.usize_in("limit", default, 1, max)?,
+            offset: self.usize_in("offset", 0, 0, usize::MAX)?,
+        })
+    }
+
     pub fn f64_in(&self, key: &str, default: f64, min: f64, max: f64) -> Result<f64, ApiError> {
         let Some(v) = self.str(key) else {
             return Ok(default);
@@ -137,5 +145,46 @@ impl Params {
             ));
         }
         Ok(Some(bbox))
+    }
+}
+
+/// One page of a list: the response carries `total` (all matches), `limit` and `offset`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl Page {
+    /// Shapes the page of `items` as a FeatureCollection with paging members plus `extra`.
+    pub fn collection<T>(
+        self,
+        items: Vec<T>,
+        crs: Crs,
+        to_feature: impl Fn(T) -> geojson::Feature,
+        mut extra: serde_json::Value,
+    ) -> geojson::FeatureCollection {
+        let total = items.len();
+        let features = items
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .map(to_feature)
+            .collect();
+        extra["total"] = total.into();
+        extra["limit"] = self.limit.into();
+        extra["offset"] = self.offset.into();
+        crate::features::collection(features, crs, extra)
+    }
+}
+
+/// The slots of a layer inside `bbox` (sorted by id), or all of them in slot order.
+pub fn slots_in<T: crate::index::Located>(
+    layer: &crate::index::Layer<T>,
+    bbox: Option<&crate::domain::BBox>,
+) -> Vec<u32> {
+    match bbox {
+        Some(b) => layer.in_bbox(b),
+        None => (0..layer.len() as u32).collect(),
     }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::merchants::MerchantFilter;
-use super::params::Params;
+use super::params::{slots_in, Params};
 use super::Shared;
 use crate::features;
 
@@ -14,26 +14,15 @@ pub async fn communities(app: Shared, req: HttpRequest) -> Result<HttpResponse, 
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["bbox", "limit", "offset", "crs"])?;
     let crs = p.crs()?;
-    let limit = p.usize_in("limit", app.limits.default_page, 1, app.limits.max_page)?;
-    let offset = p.usize_in("offset", 0, 0, usize::MAX)?;
+    let page = p.page(app.limits.default_page, app.limits.max_page)?;
     let bbox = p.bbox(crs, app.limits.max_bbox_deg)?;
     let index = app.index();
     let layer = &index.communities;
-    let slots: Vec<u32> = match &bbox {
-        Some(b) => layer.in_bbox(b),
-        None => (0..layer.len() as u32).collect(),
-    };
-    let total = slots.len();
-    let features = slots
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|s| features::community(layer.item(s), crs))
-        .collect();
-    Ok(HttpResponse::Ok().json(features::collection(
-        features,
+    Ok(HttpResponse::Ok().json(page.collection(
+        slots_in(layer, bbox.as_ref()),
         crs,
-        json!({ "total": total, "limit": limit, "offset": offset }),
+        |s| features::community(layer.item(s), crs),
+        json!({}),
     )))
 }
 
@@ -95,8 +84,7 @@ pub async fn area_merchants(
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["category", "status", "limit", "offset", "crs"])?;
     let crs = p.crs()?;
-    let limit = p.usize_in("limit", app.limits.max_page, 1, app.limits.max_page)?;
-    let offset = p.usize_in("offset", 0, 0, usize::MAX)?;
+    let page = p.page(app.limits.max_page, app.limits.max_page)?;
     let filter = MerchantFilter::from_params(&p, &app)?;
     let index = app.index();
     let a = index
@@ -109,16 +97,10 @@ pub async fn area_merchants(
         .map(|s| index.merchants.item(s))
         .filter(|m| filter.matches(m))
         .collect();
-    let total = matching.len();
-    let features = matching
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|m| features::merchant(m, &app.categories, crs))
-        .collect();
-    Ok(HttpResponse::Ok().json(features::collection(
-        features,
+    Ok(HttpResponse::Ok().json(page.collection(
+        matching,
         crs,
-        json!({ "area_id": a.id, "total": total, "limit": limit, "offset": offset }),
+        |m| features::merchant(m, &app.categories, crs),
+        json!({ "area_id": a.id }),
     )))
 }
