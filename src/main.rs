@@ -46,6 +46,19 @@ enum Command {
         /// Directory of the map app (default: ./web or the source tree's web/).
         #[arg(long, env = "ECOMAP_WEB_DIR")]
         web_dir: Option<PathBuf>,
+        /// Base map for the map app: a raster tile URL template or a vector style URL.
+        /// Without it the map draws ecomap's layers on a plain background (works offline).
+        #[arg(long, env = "ECOMAP_BASEMAP_URL")]
+        basemap_url: Option<String>,
+        /// raster or vector.
+        #[arg(long, env = "ECOMAP_BASEMAP_TYPE", default_value = "raster")]
+        basemap_type: String,
+        /// The base map's coordinate system: wgs84 (OSM-style), gcj02 (AMap, Tencent), bd09.
+        #[arg(long, env = "ECOMAP_BASEMAP_CRS", default_value = "wgs84")]
+        basemap_crs: String,
+        /// Attribution text shown on the map for the base map.
+        #[arg(long, env = "ECOMAP_BASEMAP_ATTRIBUTION")]
+        basemap_attribution: Option<String>,
     },
     /// Import a CSV or GeoJSON file, all or nothing; rows update by the file's id.
     Import {
@@ -171,7 +184,24 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             bind,
             demo,
             web_dir,
+            basemap_url,
+            basemap_type,
+            basemap_crs,
+            basemap_attribution,
         } => {
+            if !matches!(basemap_type.as_str(), "raster" | "vector") {
+                return Err(CliError::Usage(format!(
+                    "--basemap-type {basemap_type:?}: use raster or vector"
+                )));
+            }
+            let basemap = ecomap::http::Basemap {
+                url: basemap_url,
+                kind: basemap_type,
+                crs: basemap_crs
+                    .parse()
+                    .map_err(|e| CliError::Usage(format!("--basemap-crs: {e}")))?,
+                attribution: basemap_attribution,
+            };
             let app = start(&cli.db, &cli.categories).await?;
             if demo && app.index().merchants.is_empty() {
                 let reports = ecomap::demo::load(&app).await?;
@@ -179,11 +209,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     tracing::info!(kind = %r.kind, rows = r.rows, "demo loaded");
                 }
             }
-            let web_dir = web_dir.or_else(ecomap::http::default_web_dir);
-            if web_dir.is_none() {
+            let web_app = web_dir
+                .or_else(ecomap::http::default_web_dir)
+                .map(|dir| ecomap::http::WebApp { dir, basemap });
+            if web_app.is_none() {
                 tracing::warn!("no web/ directory found: serving the API only");
             }
-            ecomap::http::serve(app, &bind, web_dir, |addrs| {
+            ecomap::http::serve(app, &bind, web_app, |addrs| {
                 for a in addrs {
                     tracing::info!("ecomap is listening: open http://{a}/");
                 }

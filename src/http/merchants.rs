@@ -11,6 +11,8 @@ use crate::features;
 
 /// Category and status filters: comma-separated lists, checked against the catalogue.
 pub(super) struct MerchantFilter {
+    /// `q`: part of the name (case-insensitive), for search boxes.
+    name: Option<String>,
     categories: Option<Vec<String>>,
     statuses: Option<Vec<PipelineStatus>>,
 }
@@ -62,15 +64,20 @@ impl MerchantFilter {
             ),
         };
         Ok(Self {
+            name: p.str("q").map(str::to_lowercase),
             categories,
             statuses,
         })
     }
 
     pub(super) fn matches(&self, m: &Merchant) -> bool {
-        self.categories
+        self.name
             .as_ref()
-            .is_none_or(|c| c.contains(&m.category))
+            .is_none_or(|q| m.name.to_lowercase().contains(q))
+            && self
+                .categories
+                .as_ref()
+                .is_none_or(|c| c.contains(&m.category))
             && self.statuses.as_ref().is_none_or(|s| s.contains(&m.status))
     }
 }
@@ -78,7 +85,7 @@ impl MerchantFilter {
 /// `GET /api/merchants?bbox=&category=&status=&limit=&offset=&crs=`
 pub async fn list(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let p = Params::parse(req.query_string())?;
-    p.allow_only(&["bbox", "category", "status", "limit", "offset", "crs"])?;
+    p.allow_only(&["bbox", "q", "category", "status", "limit", "offset", "crs"])?;
     let crs = p.crs()?;
     let page = p.page(app.limits.default_page, app.limits.max_page)?;
     let bbox = p.bbox(crs, app.limits.max_bbox_deg)?;
@@ -123,7 +130,7 @@ pub async fn nearby(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::parse(req.query_string())?;
-    p.allow_only(&["radius_m", "category", "status", "limit", "crs"])?;
+    p.allow_only(&["radius_m", "q", "category", "status", "limit", "crs"])?;
     let crs = p.crs()?;
     let radius_m = p.f64_in(
         "radius_m",

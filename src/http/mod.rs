@@ -21,8 +21,40 @@ pub use meta::OPENAPI;
 
 type Shared = web::Data<App>;
 
-/// Registers every API route and, if `web_dir` exists, the map app at `/`.
-pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_dir: Option<PathBuf>) {
+/// The base map the map app draws under ecomap's layers, and the coordinate system its tiles
+/// use (OSM-style maps are WGS-84; AMap and Tencent tiles are GCJ-02). None: a plain background.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Basemap {
+    /// A tile URL template (`https://…/{z}/{x}/{y}.png`) or, for `vector`, a style URL.
+    pub url: Option<String>,
+    /// `raster` or `vector`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub crs: crate::geo::crs::Crs,
+    pub attribution: Option<String>,
+}
+
+/// The map app: where its files are and what it is configured with.
+#[derive(Debug, Clone)]
+pub struct WebApp {
+    pub dir: PathBuf,
+    pub basemap: Basemap,
+}
+
+impl WebApp {
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            basemap: Basemap {
+                kind: "raster".into(),
+                ..Basemap::default()
+            },
+        }
+    }
+}
+
+/// Registers every API route and, if given, the map app at `/` (with its `/config.json`).
+pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<WebApp>) {
     cfg.app_data(web::Data::from(app))
         .app_data(web::PathConfig::default().error_handler(|e, _| error::from_actix(e.into())))
         .service(
@@ -52,7 +84,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_dir: Option<Pa
                     )))
                 })),
         );
-    if let Some(dir) = web_dir.filter(|d| d.join("public").is_dir()) {
+    if let Some(WebApp { dir, basemap }) = web_app.filter(|w| w.dir.join("public").is_dir()) {
+        let config = serde_json::json!({ "basemap": basemap });
+        cfg.route(
+            "/config.json",
+            web::get().to(move || {
+                let config = config.clone();
+                async move { actix_web::HttpResponse::Ok().json(config) }
+            }),
+        );
         let vendor = dir.join("node_modules/maplibre-gl/dist");
         if vendor.is_dir() {
             cfg.service(actix_files::Files::new("/vendor/maplibre-gl", vendor));
@@ -85,12 +125,12 @@ pub fn default_web_dir() -> Option<PathBuf> {
 pub async fn serve(
     app: Arc<App>,
     bind: &str,
-    web_dir: Option<PathBuf>,
+    web_app: Option<WebApp>,
     on_bound: impl FnOnce(Vec<std::net::SocketAddr>),
 ) -> std::io::Result<()> {
     let server = HttpServer::new(move || {
         let app = app.clone();
-        let web_dir = web_dir.clone();
+        let web_app = web_app.clone();
         ActixApp::new()
             .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("ecomap::http"))
             .wrap(
@@ -98,7 +138,7 @@ pub async fn serve(
                     .add(("X-Content-Type-Options", "nosniff"))
                     .add(("Referrer-Policy", "same-origin")),
             )
-            .configure(move |cfg| configure(cfg, app, web_dir))
+            .configure(move |cfg| configure(cfg, app, web_app))
     })
     .bind(bind)?;
     on_bound(server.addrs());

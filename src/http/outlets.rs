@@ -11,7 +11,8 @@ use crate::features;
 /// `GET /api/outlets?ours=&bbox=&limit=&offset=&crs=`
 pub async fn list(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let p = Params::parse(req.query_string())?;
-    p.allow_only(&["ours", "bbox", "limit", "offset", "crs"])?;
+    p.allow_only(&["ours", "q", "bbox", "limit", "offset", "crs"])?;
+    let q = p.str("q").map(str::to_lowercase);
     let crs = p.crs()?;
     let ours = p.bool("ours")?;
     let page = p.page(app.limits.max_page, app.limits.max_page)?;
@@ -22,6 +23,7 @@ pub async fn list(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiErro
         .into_iter()
         .map(|s| layer.item(s))
         .filter(|o| ours.is_none_or(|want| o.is_ours() == want))
+        .filter(|o| q.as_ref().is_none_or(|q| o.name.to_lowercase().contains(q)))
         .collect();
     Ok(HttpResponse::Ok().json(page.collection(
         matching,

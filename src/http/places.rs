@@ -82,7 +82,7 @@ pub async fn area_merchants(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::parse(req.query_string())?;
-    p.allow_only(&["category", "status", "limit", "offset", "crs"])?;
+    p.allow_only(&["q", "category", "status", "limit", "offset", "crs"])?;
     let crs = p.crs()?;
     let page = p.page(app.limits.max_page, app.limits.max_page)?;
     let filter = MerchantFilter::from_params(&p, &app)?;

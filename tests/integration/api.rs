@@ -450,9 +450,9 @@ async fn map_app_and_maplibre_are_served_next_to_the_api() {
             .is_file(),
         "run `npm ci --prefix web` (the README's commands do)"
     );
-    let svc = test::init_service(
-        ActixApp::new().configure(move |cfg| ecomap::http::configure(cfg, app, Some(web))),
-    )
+    let svc = test::init_service(ActixApp::new().configure(move |cfg| {
+        ecomap::http::configure(cfg, app, Some(ecomap::http::WebApp::new(web)))
+    }))
     .await;
     let resp = test::call_service(&svc, test::TestRequest::get().uri("/").to_request()).await;
     assert_eq!(resp.status(), 200);
@@ -505,3 +505,47 @@ async fn an_oversize_upload_gets_413_and_writes_nothing() {
     assert!(app.store.load().await.unwrap().merchants.is_empty());
     db.cleanup().await;
 }
+
+async fn search_by_name_finds_merchants_and_outlets(db: &TestDb) {
+    let app = demo_app(db).await;
+    let svc = service!(app);
+    let (merchant, outlet) = {
+        let index = app.index();
+        (
+            index.merchants.items()[7].clone(),
+            index.outlets.items()[0].clone(),
+        )
+    };
+    // Search by a two-character piece of the Chinese name.
+    let piece: String = merchant.name.chars().take(2).collect();
+    let want = app
+        .index()
+        .merchants
+        .items()
+        .iter()
+        .filter(|m| m.name.contains(&piece))
+        .count();
+    let uri = format!(
+        "/api/merchants?limit=2000&q={}",
+        url::form_urlencoded::byte_serialize(piece.as_bytes()).collect::<String>()
+    );
+    let (status, body) =
+        body_json(test::call_service(&svc, test::TestRequest::get().uri(&uri).to_request()).await)
+            .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["total"], want);
+    assert!(body["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == merchant.id.as_str()));
+    let uri = format!(
+        "/api/outlets?q={}",
+        url::form_urlencoded::byte_serialize(outlet.name.as_bytes()).collect::<String>()
+    );
+    let (_, body) =
+        body_json(test::call_service(&svc, test::TestRequest::get().uri(&uri).to_request()).await)
+            .await;
+    assert_eq!(body["features"][0]["id"], outlet.id.as_str());
+}
+both_backends!(search_by_name_finds_merchants_and_outlets);

@@ -1,22 +1,38 @@
 // ecomap map app: MapLibre GL JS over ecomap's GeoJSON API. Chinese first, English on request.
+//
+// Works offline with no base map (a plain background under ecomap's own layers). A base map is
+// configured by /config.json (the server's --basemap-* options) or the URL
+// (?basemap=URL&basemap_type=raster|vector&basemap_crs=wgs84|gcj02|bd09); the app then asks the
+// API for coordinates in the base map's system so that points land on the right street.
+// Text on the map (area and outlet labels) is drawn into icons with the browser's own fonts, so
+// Chinese labels need no glyph server.
 (function () {
   'use strict';
 
   const I18N = {
     zh: {
       title: '生态圈地图', search: '搜索网点或商户', ours: '我行网点', competitors: '他行网点',
-      merchants: '商户', communities: '小区', areas: '商圈 / 美食街', households: '户数',
-      category: '业态', status: '状态', address: '地址', bank: '银行', kind: '类型',
-      rating: '评分', avg_spend: '人均消费', footfall: '日客流', ecny: '数字人民币',
-      yes: '是', no: '否', close: '关闭', nearby: '周边商户', lang: 'EN', population: '人口',
+      merchants: '商户', communities: '小区（按户数着色）', areas: '商圈 / 美食街', households: '户数',
+      category: '业态', status: '状态', address: '地址', bank: '银行', kind: '类型', all: '全部',
+      rating: '评分', avg_spend: '人均消费（元）', footfall: '日客流', ecny: '数字人民币', chain: '连锁品牌',
+      competitor_signed: '已签约他行', hours: '营业时间', yes: '是', no: '否', close: '关闭',
+      nearby: '周边商户', radius: '半径', lang: 'EN', population: '人口', price: '均价（元/㎡）',
+      customers: '我行客户', our_bank: '我行', outlet: '网点', merchant: '商户', total: '共 {n} 家',
+      shown: '显示前 {n} 家', loaded: '已加载 {m} 家商户', no_results: '无结果', observed: '实测',
+      footfall_missing: '无实测', area_merchants: '区域内商户',
     },
     en: {
       title: 'Ecosystem map', search: 'Search outlets or merchants', ours: 'Our outlets',
-      competitors: 'Competitor outlets', merchants: 'Merchants', communities: 'Communities',
-      areas: 'Districts / food streets', households: 'Households', category: 'Category',
-      status: 'Status', address: 'Address', bank: 'Bank', kind: 'Type', rating: 'Rating',
-      avg_spend: 'Avg. spend', footfall: 'Daily footfall', ecny: 'e-CNY', yes: 'yes', no: 'no',
-      close: 'Close', nearby: 'Nearby merchants', lang: '中文', population: 'Population',
+      competitors: 'Competitor outlets', merchants: 'Merchants', communities: 'Communities (by households)',
+      areas: 'Districts / food streets', households: 'Households', category: 'Category', status: 'Status',
+      address: 'Address', bank: 'Bank', kind: 'Type', all: 'All', rating: 'Rating',
+      avg_spend: 'Avg. spend (CNY)', footfall: 'Daily footfall', ecny: 'e-CNY', chain: 'Chain',
+      competitor_signed: 'Signed with', hours: 'Opening hours', yes: 'yes', no: 'no', close: 'Close',
+      nearby: 'Nearby merchants', radius: 'Radius', lang: '中文', population: 'Population',
+      price: 'House price (CNY/m²)', customers: 'Bank customers', our_bank: 'ours', outlet: 'outlet',
+      merchant: 'merchant', total: '{n} in total', shown: 'first {n} shown', loaded: '{m} merchants loaded',
+      no_results: 'No results', observed: 'observed', footfall_missing: 'not observed',
+      area_merchants: 'Merchants in the area',
     },
   };
   const STATUS = {
@@ -25,27 +41,80 @@
     active: ['#1b5e20', '动销', 'Active'], rejected: ['#e53935', '拒绝', 'Rejected'],
     churned: ['#6d4c41', '流失', 'Churned'],
   };
-  let lang = new URLSearchParams(location.search).get('lang') === 'en' ? 'en' : 'zh';
-  const t = (k) => I18N[lang][k] || k;
+  const KIND_EN = { business_district: 'Business district', community: 'Community', mixed: 'Mixed', food_street: 'Food street' };
+  const LIST_MAX = 200;
+  const params = new URLSearchParams(location.search);
+  let lang = params.get('lang') === 'en' ? 'en' : 'zh';
+  const t = (k, vars) => (I18N[lang][k] || k).replace(/\{(\w+)\}/g, (_, v) => (vars || {})[v]);
+  const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+  const $ = (id) => document.getElementById(id);
 
-  // The base map is optional: ecomap's layers stand on a plain background offline.
-  const style = {
-    version: 8,
-    sources: {},
-    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } }],
+  const state = {
+    crs: 'wgs84', categories: [], data: {}, outlet: null, merchant: null, radius: 500,
+    nearby: null, viewportMode: false,
   };
-  const map = new maplibregl.Map({ container: 'map', style, center: [103.761, 29.569], zoom: 14 });
-  map.addControl(new maplibregl.NavigationControl(), 'top-right');
-  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }));
-  window.ecomapMap = map;
-
-  const loaded = { outlets: null, merchants: null };
 
   async function getJson(url) {
     const r = await fetch(url);
-    const body = await r.json();
-    if (!r.ok) throw new Error(body.message || r.statusText);
+    let body = null;
+    try { body = await r.json(); } catch (e) { body = null; }
+    if (!r.ok) throw new Error((body && body.message) || `${r.status} ${url}`);
     return body;
+  }
+  const api = (path, extra) => {
+    const q = new URLSearchParams(extra || {});
+    q.set('crs', state.crs);
+    return getJson(`${path}?${q}`);
+  };
+
+  async function loadConfig() {
+    let config = { basemap: { url: null, type: 'raster', crs: 'wgs84', attribution: null } };
+    try { config = await getJson('/config.json'); } catch (e) { /* served without config: defaults */ }
+    const b = Object.assign({}, config.basemap);
+    if (params.has('basemap')) b.url = params.get('basemap') || null;
+    if (params.has('basemap_type')) b.type = params.get('basemap_type');
+    if (params.has('basemap_crs')) b.crs = params.get('basemap_crs');
+    if (!['wgs84', 'gcj02', 'bd09'].includes(b.crs)) b.crs = 'wgs84';
+    return b;
+  }
+
+  function baseStyle(b) {
+    const style = {
+      version: 8, sources: {},
+      layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } }],
+    };
+    if (b.url && b.type === 'raster') {
+      style.sources.basemap = { type: 'raster', tiles: [b.url], tileSize: 256, attribution: b.attribution || '' };
+      style.layers.push({ id: 'basemap', type: 'raster', source: 'basemap' });
+    }
+    return b.url && b.type === 'vector' ? b.url : style;
+  }
+
+  // Draws a label or a bank badge into an image, with the browser's fonts (CJK included).
+  function textImage(text, opts) {
+    const ratio = window.devicePixelRatio || 1;
+    const font = `${opts.bold ? 'bold ' : ''}${opts.size}px "PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif`;
+    const c = document.createElement('canvas');
+    const ctx = c.getContext('2d');
+    ctx.font = font;
+    const w = Math.ceil(opts.width || ctx.measureText(text).width + opts.pad * 2);
+    const h = Math.ceil(opts.height || opts.size + opts.pad * 2);
+    c.width = w * ratio; c.height = h * ratio;
+    ctx.scale(ratio, ratio);
+    ctx.fillStyle = opts.bg; ctx.strokeStyle = opts.border || opts.bg; ctx.lineWidth = 2;
+    const r = opts.radius;
+    ctx.beginPath();
+    ctx.moveTo(r, 1); ctx.arcTo(w - 1, 1, w - 1, h - 1, r); ctx.arcTo(w - 1, h - 1, 1, h - 1, r);
+    ctx.arcTo(1, h - 1, 1, 1, r); ctx.arcTo(1, 1, w - 1, 1, r); ctx.closePath();
+    ctx.fill(); ctx.stroke();
+    ctx.font = font; ctx.fillStyle = opts.color; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+    ctx.fillText(text, w / 2, h / 2 + 1);
+    return { image: ctx.getImageData(0, 0, c.width, c.height), ratio };
+  }
+  function addImage(map, id, text, opts) {
+    if (map.hasImage(id)) return;
+    const { image, ratio } = textImage(text, opts);
+    map.addImage(id, image, { pixelRatio: ratio });
   }
 
   function statusColor() {
@@ -55,115 +124,362 @@
     return expr;
   }
 
-  async function loadLayers() {
-    const [outlets, merchants, communities, areas] = await Promise.all([
-      getJson('/api/outlets'),
-      getJson('/api/merchants?limit=2000'),
-      getJson('/api/communities?limit=2000'),
-      getJson('/api/areas'),
+  function prepareOutlets(map, fc) {
+    for (const f of fc.features) {
+      const p = f.properties;
+      const ch = p.is_ours ? '我' : (p.competitor_bank || '他').slice(0, 1);
+      p.icon = p.is_ours ? 'bank-ours' : `bank-${ch}`;
+      addImage(map, p.icon, ch, p.is_ours
+        ? { size: 15, pad: 5, width: 28, height: 28, radius: 14, bg: '#c62828', border: '#fff', color: '#fff', bold: true }
+        : { size: 12, pad: 4, width: 22, height: 22, radius: 3, bg: '#424242', border: '#fff', color: '#fff', bold: true });
+    }
+  }
+  function prepareAreas(map, fc) {
+    const points = [];
+    for (const f of fc.features) {
+      const p = f.properties;
+      p.icon = `area-${p.id}`;
+      addImage(map, p.icon, p.name, { size: 13, pad: 5, radius: 4, bg: 'rgba(255,255,255,.9)', border: '#d81b60', color: '#ad1457', bold: true });
+      points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: p.label_point }, properties: p });
+    }
+    return { type: 'FeatureCollection', features: points };
+  }
+
+  function addLayers(map) {
+    map.addLayer({ id: 'communities', type: 'fill', source: 'communities', paint: {
+      'fill-color': ['interpolate', ['linear'], ['get', 'households'], 300, '#deebf7', 1500, '#6baed6', 3000, '#08519c'],
+      'fill-opacity': 0.55, 'fill-outline-color': '#08519c' } });
+    map.addLayer({ id: 'areas', type: 'fill', source: 'areas', paint: { 'fill-color': '#d81b60', 'fill-opacity': 0.06 } });
+    map.addLayer({ id: 'areas-outline', type: 'line', source: 'areas', paint: {
+      'line-color': '#d81b60', 'line-width': ['match', ['get', 'kind'], 'food_street', 3, 2], 'line-dasharray': [2, 1] } });
+    map.addLayer({ id: 'radius', type: 'line', source: 'radius', paint: { 'line-color': '#c62828', 'line-width': 1.5, 'line-dasharray': [3, 2] } });
+    map.addLayer({ id: 'merchants', type: 'circle', source: 'merchants', paint: {
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 1.5, 14, 3.5, 17, 7],
+      'circle-color': statusColor(), 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.6 } });
+    map.addLayer({ id: 'nearby', type: 'circle', source: 'nearby', paint: {
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 3, 14, 6, 17, 10],
+      'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#ff6f00', 'circle-stroke-width': 1.5 } });
+    map.addLayer({ id: 'selected', type: 'circle', source: 'selected', paint: {
+      'circle-radius': 12, 'circle-color': 'rgba(255,193,7,.35)', 'circle-stroke-color': '#ff6f00', 'circle-stroke-width': 3 } });
+    map.addLayer({ id: 'areas-label', type: 'symbol', source: 'area-labels', layout: {
+      'icon-image': ['get', 'icon'], 'icon-allow-overlap': true } });
+    map.addLayer({ id: 'outlets-competitors', type: 'symbol', source: 'outlets', filter: ['==', ['get', 'is_ours'], false],
+      layout: { 'icon-image': ['get', 'icon'], 'icon-allow-overlap': true, 'icon-ignore-placement': true } });
+    map.addLayer({ id: 'outlets-ours', type: 'symbol', source: 'outlets', filter: ['==', ['get', 'is_ours'], true],
+      layout: { 'icon-image': ['get', 'icon'], 'icon-allow-overlap': true, 'icon-ignore-placement': true } });
+  }
+
+  const EMPTY = () => ({ type: 'FeatureCollection', features: [] });
+
+  function bboxOf(fcs) {
+    let b = [Infinity, Infinity, -Infinity, -Infinity];
+    const visit = (c) => {
+      if (typeof c[0] === 'number') {
+        b = [Math.min(b[0], c[0]), Math.min(b[1], c[1]), Math.max(b[2], c[0]), Math.max(b[3], c[1])];
+      } else c.forEach(visit);
+    };
+    fcs.forEach((fc) => fc.features.forEach((f) => visit(f.geometry.coordinates)));
+    return Number.isFinite(b[0]) ? b : null;
+  }
+
+  async function loadMerchantsForView(map) {
+    const b = map.getBounds();
+    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+    if (bbox[2] - bbox[0] > 2 || bbox[3] - bbox[1] > 2) return;
+    const fc = await api('/api/merchants', { bbox: bbox.map((v) => v.toFixed(6)).join(','), limit: 2000 });
+    state.data.merchants = fc;
+    map.getSource('merchants').setData(fc);
+    updateCounts();
+  }
+
+  function updateCounts() {
+    const d = state.data;
+    window.ecomap.counts = {
+      outlets: d.outlets.features.length, merchants: d.merchants.features.length,
+      communities: d.communities.features.length, areas: d.areas.features.length,
+    };
+    $('status-line').textContent = t('loaded', { m: d.merchants.features.length });
+  }
+
+  async function start() {
+    // Read before the map exists: MapLibre's hash option writes the hash as soon as it starts.
+    const hadHash = /^#[\d.]+\/[-\d.]+\/[-\d.]+/.test(location.hash);
+    const basemap = await loadConfig();
+    state.crs = basemap.crs;
+    const map = new maplibregl.Map({
+      container: 'map', style: baseStyle(basemap), center: [103.761, 29.569], zoom: 14, hash: true,
+      attributionControl: { compact: true },
+      // Keeps the drawn frame for screenshots and printing (a page a branch team can print).
+      canvasContextAttributes: { preserveDrawingBuffer: true },
+    });
+    map.addControl(new maplibregl.NavigationControl(), 'top-right');
+    map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }));
+    window.ecomap = { map, crs: state.crs, counts: {}, selectOutlet, selectMerchant };
+    await new Promise((resolve) => (map.loaded() ? resolve() : map.once('load', resolve)));
+
+    const [cats, outlets, merchants, communities, areas] = await Promise.all([
+      getJson('/api/categories'), api('/api/outlets'), api('/api/merchants', { limit: 2000 }),
+      api('/api/communities', { limit: 2000 }), api('/api/areas'),
     ]);
-    loaded.outlets = outlets;
-    loaded.merchants = merchants;
+    state.categories = cats.categories;
+    state.viewportMode = merchants.total > merchants.features.length;
+    Object.assign(state.data, { outlets, merchants, communities, areas });
+    prepareOutlets(map, outlets);
+    const areaLabels = prepareAreas(map, areas);
     map.addSource('communities', { type: 'geojson', data: communities });
     map.addSource('areas', { type: 'geojson', data: areas });
+    map.addSource('area-labels', { type: 'geojson', data: areaLabels });
     map.addSource('merchants', { type: 'geojson', data: merchants });
     map.addSource('outlets', { type: 'geojson', data: outlets });
-    map.addLayer({ id: 'communities', type: 'fill', source: 'communities', paint: {
-      'fill-color': ['interpolate', ['linear'], ['get', 'households'], 300, '#dbe9f6', 3000, '#2171b5'],
-      'fill-opacity': 0.6, 'fill-outline-color': '#08519c' } });
-    map.addLayer({ id: 'areas', type: 'line', source: 'areas', paint: {
-      'line-color': '#d81b60', 'line-width': 3, 'line-dasharray': [2, 1] } });
-    map.addLayer({ id: 'merchants', type: 'circle', source: 'merchants', paint: {
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 2, 17, 6],
-      'circle-color': statusColor(), 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.5 } });
-    map.addLayer({ id: 'outlets-competitors', type: 'circle', source: 'outlets',
-      filter: ['==', ['get', 'is_ours'], false], paint: {
-        'circle-radius': 8, 'circle-color': '#757575', 'circle-stroke-color': '#000', 'circle-stroke-width': 2 } });
-    map.addLayer({ id: 'outlets-ours', type: 'circle', source: 'outlets',
-      filter: ['==', ['get', 'is_ours'], true], paint: {
-        'circle-radius': 10, 'circle-color': '#c62828', 'circle-stroke-color': '#fff', 'circle-stroke-width': 3 } });
+    for (const s of ['radius', 'nearby', 'selected']) map.addSource(s, { type: 'geojson', data: EMPTY() });
+    addLayers(map);
     renderLegend();
-    for (const id of ['merchants', 'outlets-ours', 'outlets-competitors', 'communities', 'areas']) {
-      map.on('click', id, (e) => showFeature(id, e.features[0]));
+    updateCounts();
+
+    map.on('click', (e) => {
+      const layers = ['outlets-ours', 'outlets-competitors', 'merchants', 'communities', 'areas'];
+      const hits = map.queryRenderedFeatures(e.point, { layers: layers.filter((l) => map.getLayer(l)) });
+      if (!hits.length) return;
+      const f = hits[0];
+      if (f.layer.id.startsWith('outlets')) selectOutlet(f.properties.id);
+      else if (f.layer.id === 'merchants') selectMerchant(f.properties.id, { fly: false });
+      else if (f.layer.id === 'communities') showPlace('community', f.properties);
+      else showPlace('area', f.properties);
+    });
+    for (const id of ['merchants', 'outlets-ours', 'outlets-competitors']) {
       map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
       map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
     }
+    if (state.viewportMode) map.on('moveend', () => loadMerchantsForView(map).catch(showError));
+
+    if (!hadHash) {
+      const b = bboxOf([outlets, state.viewportMode ? EMPTY() : merchants]);
+      if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, duration: 0 });
+    }
+    const wanted = params.get('outlet');
+    if (wanted) await selectOutlet(wanted, { fly: !hadHash });
     document.body.dataset.ready = 'true';
   }
 
   function renderLegend() {
-    const el = document.getElementById('legend');
+    const map = window.ecomap.map;
     const rows = [
       ['outlets-ours', t('ours'), '#c62828', false],
-      ['outlets-competitors', t('competitors'), '#757575', false],
+      ['outlets-competitors', t('competitors'), '#424242', true],
       ['merchants', t('merchants'), '#43a047', false],
       ['communities', t('communities'), '#6baed6', true],
       ['areas', t('areas'), '#d81b60', true],
     ];
-    el.innerHTML = rows.map(([id, label, color, sq]) => {
+    $('legend-layers').innerHTML = rows.map(([id, label, color, sq]) => {
       const vis = map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none';
       return `<label><input type="checkbox" data-layer="${id}" ${vis ? 'checked' : ''}>` +
-        `<span class="sw${sq ? ' sq' : ''}" style="background:${color}"></span>${label}</label>`;
-    }).join('') + '<hr>' + Object.entries(STATUS).map(([, v]) =>
-      `<div><span class="sw" style="background:${v[0]}"></span> ${lang === 'zh' ? v[1] : v[2]}</div>`).join('');
-    el.querySelectorAll('input[data-layer]').forEach((cb) => cb.addEventListener('change', () => {
-      map.setLayoutProperty(cb.dataset.layer, 'visibility', cb.checked ? 'visible' : 'none');
+        `<span class="sw${sq ? ' sq' : ''}" style="background:${color}"></span>${esc(label)}</label>`;
+    }).join('');
+    $('legend-layers').querySelectorAll('input[data-layer]').forEach((cb) => cb.addEventListener('change', () => {
+      const ids = cb.dataset.layer === 'areas' ? ['areas', 'areas-outline', 'areas-label'] : [cb.dataset.layer];
+      for (const id of ids) map.setLayoutProperty(id, 'visibility', cb.checked ? 'visible' : 'none');
     }));
+    const sel = $('category-filter');
+    const current = sel.value;
+    sel.innerHTML = `<option value="">${esc(t('all'))}</option>` + state.categories.map((c) =>
+      `<option value="${esc(c.code)}">${esc(lang === 'zh' ? c.zh : c.en)}</option>`).join('');
+    sel.value = current;
+    $('legend-status').innerHTML = Object.values(STATUS).map((v) =>
+      `<div><span class="sw" style="background:${v[0]}"></span> ${esc(lang === 'zh' ? v[1] : v[2])}</div>`).join('');
   }
 
-  function esc(s) {
-    return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+  function applyCategoryFilter() {
+    const map = window.ecomap.map;
+    const code = $('category-filter').value;
+    map.setFilter('merchants', code ? ['==', ['get', 'category'], code] : null);
   }
 
-  async function showFeature(layer, f) {
+  // On a phone the panel is a bottom sheet and the map shrinks to the space above it, so the
+  // selection stays in view (and no scrolling sheet sits over the map canvas).
+  function setSheet(open) {
+    $('panel').hidden = !open;
+    document.body.classList.toggle('sheet-open', open);
+    window.ecomap.map.resize();
+  }
+  function openPanel() { if ($('panel').hidden) setSheet(true); }
+
+  function row(k, v) { return v === null || v === undefined || v === '' ? '' : `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`; }
+
+  async function selectOutlet(id, opts) {
+    const options = Object.assign({ fly: true }, opts);
+    const map = window.ecomap.map;
+    const f = state.data.outlets.features.find((o) => o.properties.id === id)
+      || await api(`/api/outlets/${encodeURIComponent(id)}`).catch(() => null);
+    if (!f) return;
+    state.outlet = f;
+    state.merchant = null;
+    $('merchant-detail').innerHTML = '';
+    map.getSource('selected').setData(EMPTY());
+    const url = new URL(location.href);
+    url.searchParams.set('outlet', id);
+    history.replaceState(null, '', url);
+    renderOutlet();
+    openPanel();
+    if (options.fly) map.easeTo({ center: f.geometry.coordinates, zoom: Math.max(map.getZoom(), 15), duration: 0 });
+    await loadNearby();
+  }
+
+  function renderOutlet() {
+    const f = state.outlet;
+    if (!f) { $('outlet-detail').innerHTML = ''; return; }
     const p = f.properties;
-    const rows = [];
-    if (layer === 'merchants') {
-      rows.push([t('category'), lang === 'zh' ? p.category_zh : p.category_en],
-        [t('status'), lang === 'zh' ? p.status_zh : (STATUS[p.status] || [])[2]],
-        [t('address'), p.address], [t('rating'), p.rating], [t('avg_spend'), p.avg_spend_cny],
-        [t('footfall'), p.footfall_daily], [t('ecny'), p.accepts_ecny ? t('yes') : t('no')]);
-    } else if (layer.startsWith('outlets')) {
-      rows.push([t('bank'), p.competitor_bank || t('ours')], [t('kind'), p.kind_zh], [t('address'), p.address]);
-    } else if (layer === 'communities') {
-      rows.push([t('households'), p.households], [t('population'), p.population]);
+    const panel = $('panel');
+    panel.dataset.outletId = p.id;
+    $('outlet-detail').innerHTML = `<h2>${esc(p.name)}</h2><table>` +
+      row(t('bank'), p.competitor_bank || t('our_bank')) + row(t('kind'), lang === 'zh' ? p.kind_zh : KIND_EN[p.kind]) +
+      row(t('address'), p.address) + '</table>' +
+      `<h3>${esc(t('nearby'))}</h3><div class="controls"><label>${esc(t('radius'))} <select id="radius">` +
+      [300, 500, 1000].map((r) => `<option value="${r}" ${r === state.radius ? 'selected' : ''}>${r} m</option>`).join('') +
+      '</select></label><span id="nearby-total"></span></div><ol id="nearby-list"></ol>';
+    $('radius').addEventListener('change', (e) => { state.radius = Number(e.target.value); loadNearby().catch(showError); });
+    if (state.nearby) renderNearby();
+  }
+
+  // A circle of radius_m around a point, as a polygon in the current crs (small-distance approx.).
+  function circle(center, radiusM) {
+    const pts = [];
+    const dLat = radiusM / 111320;
+    const dLon = dLat / Math.cos(center[1] * Math.PI / 180);
+    for (let i = 0; i <= 64; i++) {
+      const a = (i / 64) * 2 * Math.PI;
+      pts.push([center[0] + dLon * Math.cos(a), center[1] + dLat * Math.sin(a)]);
     }
-    const panel = document.getElementById('panel');
-    panel.hidden = false;
-    panel.innerHTML = `<button class="close" type="button">${t('close')}</button><h2>${esc(p.name)}</h2>` +
-      `<table>${rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('')}</table>`;
-    panel.querySelector('.close').addEventListener('click', () => { panel.hidden = true; });
-    if (layer === 'outlets-ours' || layer === 'outlets-competitors') {
-      const near = await getJson(`/api/outlets/${encodeURIComponent(p.id)}/nearby?radius_m=500&limit=50`);
-      panel.insertAdjacentHTML('beforeend', `<h2>${t('nearby')} (500 m): ${near.total}</h2><ol>` +
-        near.features.map((m) => `<li>${esc(m.properties.name)} · ${m.properties.distance_m} m</li>`).join('') + '</ol>');
-    }
+    return { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'LineString', coordinates: pts }, properties: {} }] };
+  }
+
+  async function loadNearby() {
+    const f = state.outlet;
+    const map = window.ecomap.map;
+    const radius = state.radius;
+    const near = await api(`/api/outlets/${encodeURIComponent(f.properties.id)}/nearby`, { radius_m: radius, limit: LIST_MAX });
+    if (state.outlet !== f || state.radius !== radius) return;
+    state.nearby = near;
+    map.getSource('nearby').setData(near);
+    map.getSource('radius').setData(circle(f.geometry.coordinates, radius));
+    renderNearby();
+  }
+
+  function renderNearby() {
+    const near = state.nearby;
+    const list = $('nearby-list');
+    if (!list || !near) return;
+    $('nearby-total').textContent = t('total', { n: near.total }) + (near.truncated ? ` · ${t('shown', { n: near.features.length })}` : '');
+    list.innerHTML = near.features.map((m) => {
+      const p = m.properties;
+      const color = (STATUS[p.status] || STATUS.prospect)[0];
+      return `<li data-merchant-id="${esc(p.id)}"><span><span class="dot" style="background:${color}"></span>${esc(p.name)}` +
+        ` <small>${esc(lang === 'zh' ? p.category_zh : p.category_en)}</small></span><span class="dist">${Math.round(p.distance_m)} m</span></li>`;
+    }).join('');
+    list.querySelectorAll('li').forEach((li) => li.addEventListener('click', () => selectMerchant(li.dataset.merchantId, { fly: true })));
+  }
+
+  async function selectMerchant(id, opts) {
+    const options = Object.assign({ fly: true }, opts);
+    const map = window.ecomap.map;
+    const f = (state.nearby && state.nearby.features.find((m) => m.properties.id === id))
+      || state.data.merchants.features.find((m) => m.properties.id === id)
+      || await api(`/api/merchants/${encodeURIComponent(id)}`).catch(() => null);
+    if (!f) return;
+    state.merchant = f;
+    map.getSource('selected').setData({ type: 'FeatureCollection', features: [f] });
+    document.querySelectorAll('#nearby-list li').forEach((li) => li.classList.toggle('selected', li.dataset.merchantId === id));
+    renderMerchant();
+    openPanel();
+    if (options.fly) map.easeTo({ center: f.geometry.coordinates, zoom: Math.max(map.getZoom(), 16), duration: 300 });
+  }
+
+  function renderMerchant() {
+    const f = state.merchant;
+    if (!f) { $('merchant-detail').innerHTML = ''; return; }
+    const p = f.properties;
+    const footfall = p.footfall_daily === null || p.footfall_daily === undefined
+      ? t('footfall_missing') : `${p.footfall_daily}（${t('observed')}）`;
+    $('merchant-detail').innerHTML = `<h2>${esc(p.name)}</h2><table>` +
+      row(t('category'), lang === 'zh' ? p.category_zh : p.category_en) +
+      row(t('status'), lang === 'zh' ? p.status_zh : (STATUS[p.status] || [])[2]) +
+      row(t('address'), p.address) + row(t('rating'), p.rating) + row(t('avg_spend'), p.avg_spend_cny) +
+      row(t('footfall'), footfall) + row(t('hours'), p.opening_hours) +
+      row(t('ecny'), p.accepts_ecny ? t('yes') : t('no')) + row(t('competitor_signed'), p.competitor_signed) +
+      row(t('chain'), p.chain) + row('ID', p.id) + '</table>';
+  }
+
+  function showPlace(kind, p) {
+    state.outlet = null;
+    state.nearby = null;
+    $('panel').dataset.outletId = '';
+    const rows = kind === 'community'
+      ? row(t('households'), p.households) + row(t('population'), p.population) +
+        row(t('price'), p.avg_house_price_cny_m2) + row(t('customers'), p.bank_customers) + row(t('address'), p.address)
+      : row(t('kind'), lang === 'zh' ? p.kind_zh : KIND_EN[p.kind]);
+    $('outlet-detail').innerHTML = `<h2>${esc(p.name)}</h2><table>${rows}</table>`;
+    $('merchant-detail').innerHTML = '';
+    openPanel();
+  }
+
+  function showError(err) { $('status-line').textContent = String((err && err.message) || err); }
+
+  let searchSeq = 0;
+  async function runSearch() {
+    const q = $('search').value.trim();
+    const box = $('search-results');
+    if (!q) { box.hidden = true; return; }
+    const seq = ++searchSeq;
+    const [outlets, merchants] = await Promise.all([
+      api('/api/outlets', { q, limit: 10 }), api('/api/merchants', { q, limit: 20 }),
+    ]);
+    if (seq !== searchSeq) return;
+    const items = outlets.features.map((f) => ['outlet', f]).concat(merchants.features.map((f) => ['merchant', f]));
+    box.innerHTML = items.length ? items.map(([kind, f]) =>
+      `<li data-kind="${kind}" data-id="${esc(f.properties.id)}">${esc(f.properties.name)}<span class="kind">${esc(t(kind))}` +
+      `${kind === 'merchant' ? ' · ' + esc(lang === 'zh' ? f.properties.category_zh : f.properties.category_en) : ''}</span></li>`).join('')
+      : `<li>${esc(t('no_results'))}</li>`;
+    box.hidden = false;
+    box.querySelectorAll('li[data-id]').forEach((li) => li.addEventListener('click', () => {
+      box.hidden = true;
+      if (li.dataset.kind === 'outlet') selectOutlet(li.dataset.id);
+      else selectMerchant(li.dataset.id, { fly: true });
+    }));
   }
 
   function applyLang() {
     document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
     document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
     document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
-    document.getElementById('lang').textContent = t('lang');
+    $('lang').textContent = t('lang');
     document.title = 'ecomap ' + t('title');
-    if (map.getLayer('merchants')) renderLegend();
-  }
-  document.getElementById('lang').addEventListener('click', () => { lang = lang === 'zh' ? 'en' : 'zh'; applyLang(); });
-  document.getElementById('search').addEventListener('change', async (e) => {
-    const q = e.target.value.trim();
-    if (!q) return;
-    for (const src of ['outlets', 'merchants']) {
-      const data = loaded[src];
-      const hit = data && data.features && data.features.find((f) => f.properties.name.includes(q));
-      if (hit) {
-        map.flyTo({ center: hit.geometry.coordinates, zoom: 17 });
-        showFeature(src === 'outlets' ? (hit.properties.is_ours ? 'outlets-ours' : 'outlets-competitors') : 'merchants', hit);
-        return;
-      }
+    if (window.ecomap && window.ecomap.map && window.ecomap.map.getLayer('merchants')) {
+      renderLegend();
+      updateCounts();
+      if (state.outlet) renderOutlet();
+      renderMerchant();
     }
+  }
+
+  $('lang').addEventListener('click', () => {
+    lang = lang === 'zh' ? 'en' : 'zh';
+    const url = new URL(location.href);
+    if (lang === 'en') url.searchParams.set('lang', 'en'); else url.searchParams.delete('lang');
+    history.replaceState(null, '', url);
+    applyLang();
+  });
+  $('category-filter').addEventListener('change', applyCategoryFilter);
+  let searchTimer = null;
+  $('search').addEventListener('input', () => { clearTimeout(searchTimer); searchTimer = setTimeout(() => runSearch().catch(showError), 250); });
+  $('search').addEventListener('keydown', (e) => { if (e.key === 'Enter') { clearTimeout(searchTimer); runSearch().catch(showError); } });
+  document.querySelector('#panel .close').addEventListener('click', () => {
+    setSheet(false);
+    state.outlet = null; state.nearby = null;
+    const map = window.ecomap.map;
+    for (const s of ['nearby', 'radius', 'selected']) map.getSource(s).setData(EMPTY());
+    const url = new URL(location.href);
+    url.searchParams.delete('outlet');
+    history.replaceState(null, '', url);
   });
   applyLang();
-  map.on('load', () => loadLayers().catch((err) => {
-    document.getElementById('legend').textContent = String(err.message || err);
-  }));
+  start().catch(showError);
 })();
