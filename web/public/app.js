@@ -162,7 +162,7 @@
     map.addLayer({ id: 'selected', type: 'circle', source: 'selected', paint: {
       'circle-radius': 12, 'circle-color': 'rgba(255,193,7,.35)', 'circle-stroke-color': '#ff6f00', 'circle-stroke-width': 3 } });
     map.addLayer({ id: 'areas-label', type: 'symbol', source: 'area-labels', layout: {
-      'icon-image': ['get', 'icon'], 'icon-allow-overlap': true } });
+      'icon-image': ['get', 'icon'], 'icon-allow-overlap': true, 'icon-anchor': 'bottom', 'icon-offset': [0, -14] } });
     map.addLayer({ id: 'outlets-competitors', type: 'symbol', source: 'outlets', filter: ['==', ['get', 'is_ours'], false],
       layout: { 'icon-image': ['get', 'icon'], 'icon-allow-overlap': true, 'icon-ignore-placement': true } });
     map.addLayer({ id: 'outlets-ours', type: 'symbol', source: 'outlets', filter: ['==', ['get', 'is_ours'], true],
@@ -390,6 +390,7 @@
     document.querySelectorAll('#nearby-list li').forEach((li) => li.classList.toggle('selected', li.dataset.merchantId === id));
     renderMerchant();
     openPanel();
+    $('merchant-detail').scrollIntoView({ block: 'nearest' });
     if (options.fly) map.easeTo({ center: f.geometry.coordinates, zoom: Math.max(map.getZoom(), 16), duration: 300 });
   }
 
