@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::auth::{Scope, User};
 use crate::domain::{check_tree, Categories, Dataset};
 use crate::index::SpatialIndex;
 use crate::ingest::{self, ImportError, ImportKind, ImportOptions, Parsed, RowError};
@@ -20,6 +21,11 @@ pub struct Limits {
     pub max_bbox_deg: f64,
     pub max_import_bytes: usize,
     pub max_import_rows: usize,
+    /// Failed logins per username or client address in `login_window` before logins are refused.
+    pub login_max_failures: usize,
+    pub login_window: std::time::Duration,
+    /// Each failed login waits this long before it answers (slows guessing).
+    pub login_failure_delay: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -32,6 +38,9 @@ impl Default for Limits {
             max_bbox_deg: 2.0,
             max_import_bytes: 64 * 1024 * 1024,
             max_import_rows: 1_000_000,
+            login_max_failures: 5,
+            login_window: std::time::Duration::from_secs(15 * 60),
+            login_failure_delay: std::time::Duration::from_millis(400),
         }
     }
 }
@@ -44,6 +53,32 @@ pub enum AppError {
     Storage(#[from] StorageError),
     #[error("the category catalogue is unusable: {0}")]
     Categories(#[from] crate::domain::CategoryError),
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+/// Who is writing, and what they may write: the audit actor, their scope, the owner given to
+/// rows that name none, and whether they may change the organisation (outlets, org tree).
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub actor: String,
+    pub scope: Scope,
+    pub default_owner: Option<String>,
+    pub may_change_org: bool,
+    pub client: Option<String>,
+}
+
+impl Access {
+    /// The command line, run by whoever holds the database: everything.
+    pub fn system(actor: &str) -> Self {
+        Self {
+            actor: actor.to_string(),
+            scope: Scope::All,
+            default_owner: None,
+            may_change_org: true,
+            client: None,
+        }
+    }
 }
 
 /// What an import did.
@@ -60,6 +95,7 @@ pub struct App {
     pub store: Store,
     pub categories: Categories,
     pub limits: Limits,
+    pub login_limiter: crate::auth::LoginLimiter,
     index: RwLock<SpatialIndex>,
     /// One writer at a time, so that the database commit and the index update happen in the
     /// same order for every write.
@@ -77,6 +113,10 @@ impl App {
         Ok(Arc::new(Self {
             store,
             categories,
+            login_limiter: crate::auth::LoginLimiter::new(
+                limits.login_max_failures,
+                limits.login_window,
+            ),
             limits,
             index: RwLock::new(SpatialIndex::build(ds)),
             writer: tokio::sync::Mutex::new(()),
@@ -99,14 +139,19 @@ impl App {
         source: Option<&str>,
         bytes: &[u8],
         opts: &ImportOptions,
+        access: &Access,
         progress: &mut dyn FnMut(usize),
     ) -> Result<ImportReport, AppError> {
-        let parsed = ingest::parse(kind, source, bytes, opts, &self.categories, progress)?;
-        if let Parsed::Outlets(outlets) = &parsed {
-            self.check_outlet_parents(outlets)?;
+        if kind == ImportKind::Outlets && !access.may_change_org {
+            return Err(AppError::Forbidden(
+                "only administrators import outlets (they are part of the organisation tree)"
+                    .into(),
+            ));
         }
+        let mut parsed = ingest::parse(kind, source, bytes, opts, &self.categories, progress)?;
         let rows = parsed.len();
         let _w = self.writer.lock().await;
+        self.check_owners(&mut parsed, access)?;
         let mut tx = self.store.begin_write().await?;
         let counts: WriteCounts = match &parsed {
             Parsed::Outlets(v) => storage::upsert_outlets(&mut tx, v).await?,
@@ -117,18 +162,43 @@ impl App {
         Store::record_import(&mut tx, kind.code(), source, opts.crs.code(), counts).await?;
         tx.commit().await.map_err(StorageError::from)?;
         self.apply(parsed);
-        Ok(ImportReport {
+        let report = ImportReport {
             kind: kind.code().to_string(),
             crs: opts.crs.code().to_string(),
             rows,
             inserted: counts.inserted,
             updated: counts.updated,
-        })
+        };
+        self.store
+            .audit(
+                Some(&access.actor),
+                "import",
+                Some(kind.code()),
+                serde_json::to_value(&report).ok(),
+                access.client.as_deref(),
+            )
+            .await?;
+        Ok(report)
+    }
+
+    /// The scope a user's org node gives them in today's organisation tree.
+    pub fn scope_of(&self, user: &User) -> Scope {
+        let index = self.index();
+        Scope::of(user, &index.org_units, index.outlets.items())
     }
 
     /// Imports the organisation tree (CSV: id, name, level, parent_id), all or nothing; the
     /// merged tree must hold together (parents exist and sit above their children).
-    pub async fn import_org_units(&self, bytes: &[u8]) -> Result<ImportReport, AppError> {
+    pub async fn import_org_units(
+        &self,
+        bytes: &[u8],
+        access: &Access,
+    ) -> Result<ImportReport, AppError> {
+        if !access.may_change_org {
+            return Err(AppError::Forbidden(
+                "only administrators change the organisation tree".into(),
+            ));
+        }
         let units = ingest::parse_org_units(bytes)?;
         let _w = self.writer.lock().await;
         let mut merged = self.index().org_units.clone();
@@ -152,13 +222,23 @@ impl App {
         Store::record_import(&mut tx, "org", None, "none", counts).await?;
         tx.commit().await.map_err(StorageError::from)?;
         self.index_mut().org_units = merged;
-        Ok(ImportReport {
+        let report = ImportReport {
             kind: "org".into(),
             crs: "none".into(),
             rows: units.len(),
             inserted: counts.inserted,
             updated: counts.updated,
-        })
+        };
+        self.store
+            .audit(
+                Some(&access.actor),
+                "import",
+                Some("org"),
+                serde_json::to_value(&report).ok(),
+                access.client.as_deref(),
+            )
+            .await?;
+        Ok(report)
     }
 
     /// Writes a generated dataset (demo, `ecomap gen`) and indexes it.
@@ -187,34 +267,94 @@ impl App {
         Ok(counts)
     }
 
-    /// An outlet's parent must be a known org unit; checked here because the file alone
-    /// cannot know the organisation tree.
-    fn check_outlet_parents(&self, outlets: &[crate::domain::Outlet]) -> Result<(), ImportError> {
+    /// Every row's owner (an outlet's parent) must be a node of the organisation tree and inside
+    /// the writer's scope; rows without an owner get the writer's default; and a row may not
+    /// overwrite (same id) an object owned outside the writer's scope.
+    fn check_owners(&self, parsed: &mut Parsed, access: &Access) -> Result<(), ImportError> {
         let index = self.index();
-        let errors: Vec<RowError> = outlets
-            .iter()
-            .filter_map(|o| {
-                let p = o.parent_org_id.as_deref()?;
-                if index.org_units.iter().any(|u| u.id == p) {
-                    return None;
+        let known = |id: &str| {
+            index.org_units.iter().any(|u| u.id == id)
+                || index.outlets.get(id).is_some_and(|o| o.is_ours())
+        };
+        let mut errors = Vec::new();
+        let mut check = |what: &str,
+                         id: &str,
+                         owner: &mut Option<String>,
+                         existing: Option<Option<&str>>| {
+            if owner.is_none() {
+                owner.clone_from(&access.default_owner);
+            }
+            if let Some(o) = owner.as_deref() {
+                if !known(o) {
+                    errors.push(RowError {
+                        row: None,
+                        feature: None,
+                        field: "owner_org_id".into(),
+                        reason: format!("{what} {id}: org unit or outlet {o:?} does not exist"),
+                    });
+                    return;
                 }
-                Some(RowError {
+            }
+            if !access.scope.contains(owner.as_deref()) {
+                errors.push(RowError {
                     row: None,
                     feature: None,
-                    field: "parent_org_id".into(),
-                    reason: format!("outlet {}: org unit {p:?} does not exist", o.id),
-                })
-            })
-            .take(100)
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ImportError {
-                errors,
-                truncated: false,
-            })
+                    field: "owner_org_id".into(),
+                    reason: format!(
+                        "{what} {id}: you may only write data owned inside your organisation"
+                    ),
+                });
+            } else if let Some(prev) = existing {
+                if !access.scope.contains(prev) {
+                    errors.push(RowError {
+                        row: None,
+                        feature: None,
+                        field: "id".into(),
+                        reason: format!("{what} {id} exists and belongs to another organisation"),
+                    });
+                }
+            }
+        };
+        match parsed {
+            Parsed::Outlets(v) => {
+                for o in v.iter_mut() {
+                    let existing = index.outlets.get(&o.id).map(|x| x.parent_org_id.as_deref());
+                    if o.is_ours() {
+                        check("outlet", &o.id.clone(), &mut o.parent_org_id, existing);
+                    }
+                }
+            }
+            Parsed::Merchants(v) => {
+                for m in v.iter_mut() {
+                    let existing = index
+                        .merchants
+                        .get(&m.id)
+                        .map(|x| x.owner_org_id.as_deref());
+                    check("merchant", &m.id.clone(), &mut m.owner_org_id, existing);
+                }
+            }
+            Parsed::Communities(v) => {
+                for c in v.iter_mut() {
+                    let existing = index
+                        .communities
+                        .get(&c.id)
+                        .map(|x| x.owner_org_id.as_deref());
+                    check("community", &c.id.clone(), &mut c.owner_org_id, existing);
+                }
+            }
+            Parsed::Areas(v) => {
+                for a in v.iter_mut() {
+                    let existing = index.area(&a.id).map(|x| x.owner_org_id.as_deref());
+                    check("area", &a.id.clone(), &mut a.owner_org_id, existing);
+                }
+            }
         }
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let truncated = errors.len() > ingest::MAX_ERRORS;
+        errors.truncate(ingest::MAX_ERRORS);
+        Err(ImportError { errors, truncated })
     }
 
     fn apply(&self, parsed: Parsed) {

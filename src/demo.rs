@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use crate::app::{App, AppError, ImportReport};
+use crate::app::{Access, App, AppError, ImportReport};
+use crate::auth::Role;
 use crate::domain::{Categories, Dataset};
 use crate::export::{self, ExportError};
 use crate::geo::crs::Crs;
@@ -34,7 +35,11 @@ fn embedded(name: &str) -> &'static [u8] {
 
 /// Loads the demo into `app` (org tree first, then each file), all through the import path.
 pub async fn load(app: &App) -> Result<Vec<ImportReport>, AppError> {
-    let mut reports = vec![app.import_org_units(embedded(ORG_UNITS_FILE)).await?];
+    let access = Access::system("demo");
+    let mut reports = vec![
+        app.import_org_units(embedded(ORG_UNITS_FILE), &access)
+            .await?,
+    ];
     for (name, kind, crs) in FILES {
         let opts = ImportOptions {
             crs,
@@ -43,8 +48,15 @@ pub async fn load(app: &App) -> Result<Vec<ImportReport>, AppError> {
             max_rows: app.limits.max_import_rows,
         };
         reports.push(
-            app.import(kind, Some(name), embedded(name), &opts, &mut |_| {})
-                .await?,
+            app.import(
+                kind,
+                Some(name),
+                embedded(name),
+                &opts,
+                &access,
+                &mut |_| {},
+            )
+            .await?,
         );
     }
     Ok(reports)
@@ -59,10 +71,66 @@ pub fn write_files(ds: &Dataset, categories: &Categories, dir: &Path) -> Result<
         let out = file(name)?;
         match kind {
             ImportKind::Outlets => export::outlets_csv(&ds.outlets, crs, out)?,
-            ImportKind::Merchants => export::merchants_csv(&ds.merchants, categories, crs, out)?,
+            ImportKind::Merchants => export::merchants_csv(
+                &ds.merchants,
+                categories,
+                crs,
+                export::Contacts::AsStored,
+                out,
+            )?,
             ImportKind::Communities => export::communities_geojson(&ds.communities, crs, out)?,
             ImportKind::Areas => export::areas_geojson(&ds.areas, crs, out)?,
         }
     }
     Ok(())
+}
+
+/// The demo's logins, one per role (and a second branch, to see scopes at work). Their
+/// passwords are public: they exist only in a database that `--demo` filled.
+pub const DEMO_USERS: [(&str, &str, &str, Role, Option<&str>); 4] = [
+    (
+        "admin",
+        "ecomap-admin-demo",
+        "演示管理员",
+        Role::Admin,
+        None,
+    ),
+    (
+        "zgq",
+        "ecomap-branch-demo",
+        "张公桥支行演示用户",
+        Role::Branch,
+        Some("SB01"),
+    ),
+    (
+        "szq",
+        "ecomap-branch-demo",
+        "市中区支行演示用户",
+        Role::Branch,
+        Some("SB02"),
+    ),
+    (
+        "out01",
+        "ecomap-staff-demo",
+        "张公桥营业部员工",
+        Role::Staff,
+        Some("OUT01"),
+    ),
+];
+
+/// Creates the demo logins if the database has no users yet; returns the ones created.
+pub async fn create_users(app: &App) -> Result<Vec<(String, String, Role)>, AppError> {
+    if app.store.count_users().await? > 0 {
+        return Ok(Vec::new());
+    }
+    let mut made = Vec::new();
+    for (username, password, name, role, node) in DEMO_USERS {
+        let hash =
+            crate::auth::hash_password(password).map_err(|e| AppError::Forbidden(e.to_string()))?;
+        app.store
+            .create_user(username, name, &hash, role, node, role == Role::Admin)
+            .await?;
+        made.push((username.to_string(), password.to_string(), role));
+    }
+    Ok(made)
 }

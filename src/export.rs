@@ -26,6 +26,29 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(|x| x.to_string()).unwrap_or_default()
 }
 
+/// A text cell that Excel will not run as a formula: cells starting with = + - @ (or a tab or
+/// carriage return) get a leading apostrophe (OWASP's CSV-injection advice).
+pub fn safe_cell(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    }
+}
+
+fn safe_opt(v: &Option<String>) -> String {
+    safe_cell(v.as_deref().unwrap_or(""))
+}
+
+/// How a file shows personal information.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contacts {
+    /// As stored: the data's own files (the demo).
+    AsStored,
+    /// 张** / 138****5678: every download unless unmasking is allowed and asked for.
+    Masked,
+}
+
 pub fn org_units_csv(units: &[OrgUnit], out: impl Write) -> Result<(), ExportError> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(["id", "name", "level", "parent_id"])?;
@@ -71,11 +94,14 @@ pub fn outlets_csv(outlets: &[Outlet], crs: Crs, out: impl Write) -> Result<(), 
 }
 
 /// Merchants with Chinese headers, the way a merchant list exported from AMap and edited in
-/// Excel looks (UTF-8 with a BOM, so that Excel opens it correctly).
-pub fn merchants_csv(
-    merchants: &[Merchant],
+/// Excel looks (UTF-8 with a BOM, so that Excel opens it correctly). Contacts are written as
+/// given: this is for the data's own files (the demo); what users download goes through the
+/// masked, audited export of the HTTP API.
+pub fn merchants_csv<'a>(
+    merchants: impl IntoIterator<Item = &'a Merchant>,
     categories: &Categories,
     crs: Crs,
+    contacts: Contacts,
     mut out: impl Write,
 ) -> Result<(), ExportError> {
     out.write_all("\u{feff}".as_bytes())?;
@@ -95,6 +121,9 @@ pub fn merchants_csv(
         "已签约他行",
         "连锁品牌",
         "状态",
+        "所属网点",
+        "联系人",
+        "联系电话",
     ])?;
     for m in merchants {
         let (lon, lat) = from_wgs84(crs, m.location.lon(), m.location.lat());
@@ -102,21 +131,28 @@ pub fn merchants_csv(
             .get(&m.category)
             .map(|c| c.zh.clone())
             .unwrap_or_else(|| m.category.clone());
+        let contact = match contacts {
+            Contacts::AsStored => m.contact.clone(),
+            Contacts::Masked => m.contact.as_ref().map(|c| c.masked()),
+        };
         w.write_record([
-            m.id.clone(),
-            m.name.clone(),
+            safe_cell(&m.id),
+            safe_cell(&m.name),
             cat,
             coord(lon),
             coord(lat),
-            opt(&m.address),
+            safe_opt(&m.address),
             opt(&m.footfall_daily),
             opt(&m.avg_spend_cny),
             opt(&m.rating),
-            opt(&m.opening_hours),
+            safe_opt(&m.opening_hours),
             if m.accepts_ecny { "是" } else { "否" }.into(),
-            opt(&m.competitor_signed),
-            opt(&m.chain),
+            safe_opt(&m.competitor_signed),
+            safe_opt(&m.chain),
             m.status.zh().into(),
+            safe_opt(&m.owner_org_id),
+            safe_opt(&contact.as_ref().and_then(|c| c.name.clone())),
+            safe_opt(&contact.as_ref().and_then(|c| c.phone.clone())),
         ])?;
     }
     w.flush()?;
@@ -148,4 +184,18 @@ pub fn areas_geojson(areas: &[Area], crs: Crs, out: impl Write) -> Result<(), Ex
     };
     serde_json::to_writer_pretty(out, &fc)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe_cell("+86 138"), "'+86 138");
+        assert_eq!(safe_cell("-1"), "'-1");
+        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_cell("张公桥"), "张公桥");
+    }
 }

@@ -86,6 +86,10 @@ pub fn merchant(m: &Merchant, categories: &Categories, crs: Crs) -> Feature {
             "chain": m.chain,
             "status": m.status.code(),
             "status_zh": m.status.zh(),
+            "owner_org_id": m.owner_org_id,
+            // Personal information is masked here, always; unmasking is its own audited call.
+            "contact_name": m.contact.as_ref().and_then(|c| c.name.as_deref().map(crate::domain::mask_name)),
+            "contact_phone": m.contact.as_ref().and_then(|c| c.phone.as_deref().map(crate::domain::mask_phone)),
         }),
     )
 }
@@ -108,6 +112,7 @@ pub fn community(c: &Community, crs: Crs) -> Feature {
             "avg_house_price_cny_m2": c.avg_house_price_cny_m2,
             "bank_customers": c.bank_customers,
             "label_point": [lon, lat],
+            "owner_org_id": c.owner_org_id,
         }),
     )
 }
@@ -124,6 +129,7 @@ pub fn area(a: &Area, crs: Crs) -> Feature {
             "kind": a.kind.code(),
             "kind_zh": a.kind.zh(),
             "label_point": [lon, lat],
+            "owner_org_id": a.owner_org_id,
         }),
     )
 }

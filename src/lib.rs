@@ -3,6 +3,7 @@
 //! Data flows one way: `ingest` → `storage` → `index` → domain models → `http` / CLI → browser.
 
 pub mod app;
+pub mod auth;
 pub mod demo;
 pub mod domain;
 pub mod export;

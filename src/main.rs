@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ecomap::app::{App, AppError, Limits};
+use ecomap::app::{Access, App, AppError, Limits};
+use ecomap::auth::Role;
 use ecomap::domain::Categories;
 use ecomap::gen::{try_generate, GenConfig};
 use ecomap::geo::crs::Crs;
@@ -75,8 +76,18 @@ enum Command {
         #[arg(long)]
         format: Option<String>,
     },
-    /// Load the built-in Leshan demo into the database.
+    /// Load the built-in Leshan demo into the database (and its demo logins).
     Demo,
+    /// Manage users: add, list, disable.
+    User {
+        #[command(subcommand)]
+        action: UserCmd,
+    },
+    /// Manage API tokens for scripts: create, list, revoke.
+    Token {
+        #[command(subcommand)]
+        action: TokenCmd,
+    },
     /// Generate a synthetic city (deterministic from the seed) into the database or to files.
     Gen {
         #[arg(long, default_value_t = 1)]
@@ -94,6 +105,51 @@ enum Command {
         /// Write files (the demo's layout) to this directory instead of the database.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user. The password is read from standard input (one line) or, when it is a
+    /// terminal, generated and printed once.
+    Add {
+        username: String,
+        /// admin (管理员), branch (分支行用户: an org unit's subtree) or staff (网点员工: one outlet).
+        #[arg(long)]
+        role: String,
+        /// The org unit (branch) or outlet (staff) the user works in.
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// May see personal information unmasked (audited).
+        #[arg(long)]
+        can_unmask: bool,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    List,
+    Disable {
+        username: String,
+    },
+    Enable {
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create a bearer token for a user; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "script")]
+        name: String,
+    },
+    List,
+    Revoke {
+        id: String,
     },
 }
 
@@ -203,11 +259,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 attribution: basemap_attribution,
             };
             let app = start(&cli.db, &cli.categories).await?;
-            if demo && app.index().merchants.is_empty() {
-                let reports = ecomap::demo::load(&app).await?;
-                for r in reports {
-                    tracing::info!(kind = %r.kind, rows = r.rows, "demo loaded");
+            if demo {
+                if app.index().merchants.is_empty() {
+                    let reports = ecomap::demo::load(&app).await?;
+                    for r in reports {
+                        tracing::info!(kind = %r.kind, rows = r.rows, "demo loaded");
+                    }
                 }
+                print_demo_logins(&ecomap::demo::create_users(&app).await?);
             }
             let web_app = web_dir
                 .or_else(ecomap::http::default_web_dir)
@@ -235,7 +294,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let app = start(&cli.db, &cli.categories).await?;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
             if kind == "org" {
-                let r = app.import_org_units(&bytes).await?;
+                let r = app.import_org_units(&bytes, &Access::system("cli")).await?;
                 println!("{}", serde_json::to_string(&r).unwrap_or_default());
                 return Ok(());
             }
@@ -270,9 +329,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             };
             let pb = spinner(&format!("reading {}", file.display()));
             let report = app
-                .import(kind, name.as_deref(), &bytes, &opts, &mut |n| {
-                    pb.set_position(n as u64)
-                })
+                .import(
+                    kind,
+                    name.as_deref(),
+                    &bytes,
+                    &opts,
+                    &Access::system("cli"),
+                    &mut |n| pb.set_position(n as u64),
+                )
                 .await;
             pb.finish_and_clear();
             let report = report?;
@@ -290,8 +354,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     r.kind, r.rows, r.inserted, r.updated
                 );
             }
+            print_demo_logins(&ecomap::demo::create_users(&app).await?);
             Ok(())
         }
+        Command::User { action } => users(&cli.db, &cli.categories, action).await,
+        Command::Token { action } => tokens(&cli.db, &cli.categories, action).await,
         Command::Gen {
             seed,
             merchants,
@@ -337,4 +404,171 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+fn print_demo_logins(made: &[(String, String, Role)]) {
+    if made.is_empty() {
+        return;
+    }
+    println!("演示账号 / demo logins (for the demo database only):");
+    for (user, password, role) in made {
+        println!("  {:<8} {:<10} {user} / {password}", role.zh(), role.code());
+    }
+}
+
+async fn users(db: &str, cats: &Option<PathBuf>, action: UserCmd) -> Result<(), CliError> {
+    let app = start(db, cats).await?;
+    match action {
+        UserCmd::Add {
+            username,
+            role,
+            org,
+            name,
+            can_unmask,
+            password_stdin,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                CliError::Usage(format!("--role {role:?}: use admin, branch or staff"))
+            })?;
+            let username = ecomap::auth::check_username(&username)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            ecomap::http::check_node(&app, role, org.as_deref()).map_err(CliError::Usage)?;
+            if app.store.user_by_name(&username).await?.is_some() {
+                return Err(CliError::Usage(format!("user {username:?} exists")));
+            }
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (ecomap::auth::new_secret("")[..20].to_string(), true)
+            };
+            ecomap::auth::check_password(&password).map_err(|e| CliError::Usage(e.to_string()))?;
+            let hash = ecomap::auth::hash_password(&password)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let u = app
+                .store
+                .create_user(
+                    &username,
+                    name.as_deref().unwrap_or(&username),
+                    &hash,
+                    role,
+                    org.as_deref(),
+                    can_unmask,
+                )
+                .await?;
+            app.store
+                .audit(Some("cli"), "user_add", Some(&u.username), Some(serde_json::json!({"role": role.code(), "org_node_id": org, "can_unmask": can_unmask})), None)
+                .await?;
+            println!(
+                "added {} ({}, {})",
+                u.username,
+                role.code(),
+                org.as_deref().unwrap_or("all")
+            );
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        UserCmd::List => {
+            for u in app.store.users().await? {
+                println!(
+                    "{:<16} {:<7} {:<10} unmask={} {}",
+                    u.username,
+                    u.role.code(),
+                    u.org_node_id.as_deref().unwrap_or("-"),
+                    u.can_unmask,
+                    if u.disabled { "DISABLED" } else { "" }
+                );
+            }
+        }
+        UserCmd::Disable { username } => set_disabled(&app, &username, true).await?,
+        UserCmd::Enable { username } => set_disabled(&app, &username, false).await?,
+    }
+    Ok(())
+}
+
+async fn set_disabled(app: &App, username: &str, disabled: bool) -> Result<(), CliError> {
+    let mut u = app
+        .store
+        .user_by_name(username)
+        .await?
+        .ok_or_else(|| CliError::Usage(format!("no user {username:?}")))?;
+    u.disabled = disabled;
+    app.store.update_user(&u).await?;
+    app.store
+        .audit(
+            Some("cli"),
+            if disabled {
+                "user_disable"
+            } else {
+                "user_enable"
+            },
+            Some(username),
+            None,
+            None,
+        )
+        .await?;
+    println!(
+        "{username} {}",
+        if disabled {
+            "disabled (sessions ended, tokens revoked)"
+        } else {
+            "enabled"
+        }
+    );
+    Ok(())
+}
+
+async fn tokens(db: &str, cats: &Option<PathBuf>, action: TokenCmd) -> Result<(), CliError> {
+    let app = start(db, cats).await?;
+    match action {
+        TokenCmd::Create { user, name } => {
+            let u = app
+                .store
+                .user_by_name(&user)
+                .await?
+                .ok_or_else(|| CliError::Usage(format!("no user {user:?}")))?;
+            let secret = ecomap::auth::new_secret("ecm_");
+            let id = app
+                .store
+                .create_token(&u.id, &name, &ecomap::auth::secret_hash(&secret))
+                .await?;
+            app.store
+                .audit(
+                    Some("cli"),
+                    "token_create",
+                    Some(&u.username),
+                    Some(serde_json::json!({"token_id": id})),
+                    None,
+                )
+                .await?;
+            eprintln!("token {id} for {user} (shown once; use it as Authorization: Bearer …):");
+            println!("{secret}");
+        }
+        TokenCmd::List => {
+            for t in app.store.tokens().await? {
+                println!(
+                    "{} user={} name={} created={} {}",
+                    t.id,
+                    t.user_id,
+                    t.name,
+                    t.created_at,
+                    t.revoked_at
+                        .map(|r| format!("revoked={r}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        TokenCmd::Revoke { id } => {
+            if !app.store.revoke_token(&id).await? {
+                return Err(CliError::Usage(format!("no live token {id:?}")));
+            }
+            app.store
+                .audit(Some("cli"), "token_revoke", Some(&id), None, None)
+                .await?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
 }

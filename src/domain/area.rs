@@ -48,6 +48,7 @@ pub struct AreaDraft {
     pub kind: AreaKind,
     /// Rings of `[lon, lat]` in WGS-84.
     pub polygon: Vec<Vec<[f64; 2]>>,
+    pub owner_org_id: Option<String>,
 }
 
 /// A business district or a food street (商圈 / 好吃街): a named polygon that groups merchants.
@@ -58,6 +59,8 @@ pub struct Area {
     pub name: String,
     pub kind: AreaKind,
     pub polygon: ValidPolygon,
+    /// The org node that owns it; `None`: only administrators see it.
+    pub owner_org_id: Option<String>,
 }
 
 impl TryFrom<AreaDraft> for Area {
@@ -69,6 +72,10 @@ impl TryFrom<AreaDraft> for Area {
             name: required_text("name", &d.name)?,
             kind: d.kind,
             polygon: ValidPolygon::from_rings(&d.polygon)?,
+            owner_org_id: d
+                .owner_org_id
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
         })
     }
 }

@@ -23,6 +23,7 @@ pub struct CommunityDraft {
     pub population: Option<f64>,
     pub avg_house_price_cny_m2: Option<f64>,
     pub bank_customers: Option<f64>,
+    pub owner_org_id: Option<String>,
 }
 
 /// A residential community (小区), in WGS-84.
@@ -42,6 +43,8 @@ pub struct Community {
     pub avg_house_price_cny_m2: Option<f64>,
     /// Residents already known as our bank's customers.
     pub bank_customers: Option<u32>,
+    /// The org node that owns it; `None`: only administrators see it.
+    pub owner_org_id: Option<String>,
 }
 
 impl TryFrom<CommunityDraft> for Community {
@@ -92,6 +95,7 @@ impl TryFrom<CommunityDraft> for Community {
                 1_000_000.0,
             )?,
             bank_customers,
+            owner_org_id: optional_text(d.owner_org_id),
         })
     }
 }
@@ -113,6 +117,7 @@ impl Community {
             population: self.population.map(f64::from),
             avg_house_price_cny_m2: self.avg_house_price_cny_m2,
             bank_customers: self.bank_customers.map(f64::from),
+            owner_org_id: self.owner_org_id.clone(),
         }
     }
 }

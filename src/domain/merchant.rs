@@ -92,6 +92,11 @@ pub struct MerchantDraft {
     pub competitor_signed: Option<String>,
     pub chain: Option<String>,
     pub status: PipelineStatus,
+    /// The org node (org unit or our outlet) that owns this merchant in our pipeline.
+    pub owner_org_id: Option<String>,
+    /// Owner or contact person (personal information under PIPL: stored only when given).
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
 }
 
 /// A validated merchant in WGS-84.
@@ -118,6 +123,70 @@ pub struct Merchant {
     /// The chain it belongs to; `None` for an independent.
     pub chain: Option<String>,
     pub status: PipelineStatus,
+    /// The org node (org unit or our outlet) that owns it; `None`: only administrators see it.
+    pub owner_org_id: Option<String>,
+    /// Personal information: shown masked unless the caller may unmask (and that is audited);
+    /// never serialised from here, so it cannot leak through a derived JSON or a log line.
+    #[serde(skip)]
+    pub contact: Option<Contact>,
+}
+
+/// A merchant's owner or contact person. Personal information under PIPL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl Contact {
+    /// The contact as lists, maps and exports show it by default: 张** and 138****5678.
+    pub fn masked(&self) -> Contact {
+        Contact {
+            name: self.name.as_deref().map(mask_name),
+            phone: self.phone.as_deref().map(mask_phone),
+        }
+    }
+}
+
+/// Keeps the first character (the family name) and hides the rest.
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
+/// Keeps the first three and last four digits of a mobile number (138****5678); shorter
+/// numbers keep only their last two.
+pub fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(|c| c.is_ascii_digit()).collect();
+    let n = digits.len();
+    if n >= 11 {
+        let head: String = digits[..3].iter().collect();
+        let tail: String = digits[n - 4..].iter().collect();
+        format!("{head}****{tail}")
+    } else {
+        let tail: String = digits[n.saturating_sub(2)..].iter().collect();
+        format!("{}{tail}", "*".repeat(n.saturating_sub(2)))
+    }
+}
+
+fn check_phone(phone: Option<String>) -> Result<Option<String>, FieldError> {
+    let Some(p) = optional_text(phone) else {
+        return Ok(None);
+    };
+    let digits = p.chars().filter(|c| c.is_ascii_digit()).count();
+    let ok_chars = p
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'));
+    if !ok_chars || !(7..=15).contains(&digits) {
+        return Err(FieldError::new(
+            "contact_phone",
+            "is not a phone number (7–15 digits; + - ( ) and spaces allowed)",
+        ));
+    }
+    Ok(Some(p))
 }
 
 impl TryFrom<MerchantDraft> for Merchant {
@@ -139,6 +208,12 @@ impl TryFrom<MerchantDraft> for Merchant {
             competitor_signed: optional_text(d.competitor_signed),
             chain: optional_text(d.chain),
             status: d.status,
+            owner_org_id: optional_text(d.owner_org_id),
+            contact: {
+                let name = optional_text(d.contact_name);
+                let phone = check_phone(d.contact_phone)?;
+                (name.is_some() || phone.is_some()).then_some(Contact { name, phone })
+            },
         })
     }
 }
@@ -161,6 +236,9 @@ impl Merchant {
             competitor_signed: self.competitor_signed.clone(),
             chain: self.chain.clone(),
             status: self.status,
+            owner_org_id: self.owner_org_id.clone(),
+            contact_name: self.contact.as_ref().and_then(|c| c.name.clone()),
+            contact_phone: self.contact.as_ref().and_then(|c| c.phone.clone()),
         }
     }
 }
@@ -199,6 +277,22 @@ mod tests {
         let mut d = draft();
         d.lat = f64::NAN;
         assert_eq!(Merchant::try_from(d).unwrap_err().field, "lat");
+    }
+
+    #[test]
+    fn contacts_are_masked_and_phones_checked() {
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+        assert_eq!(mask_phone("+86 138-1234-5678"), "861****5678");
+        assert_eq!(mask_phone("2123456"), "*****56");
+        assert_eq!(mask_name("张三丰"), "张**");
+        let mut d = draft();
+        d.contact_phone = Some("call me".into());
+        assert_eq!(Merchant::try_from(d).unwrap_err().field, "contact_phone");
+        let mut d = draft();
+        d.contact_name = Some("王老板".into());
+        let m = Merchant::try_from(d).unwrap();
+        assert_eq!(m.contact.unwrap().masked().name.as_deref(), Some("王**"));
+        assert!(Merchant::try_from(draft()).unwrap().contact.is_none());
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use category::{Categories, Category, CategoryError};
 pub use community::{Community, CommunityDraft, CommunityShape};
 pub use error::FieldError;
 pub use location::{BBox, Location};
-pub use merchant::{Merchant, MerchantDraft, PipelineStatus};
+pub use merchant::{mask_name, mask_phone, Contact, Merchant, MerchantDraft, PipelineStatus};
 pub use org::{check_tree, OrgLevel, OrgUnit, OrgUnitDraft};
 pub use outlet::{Outlet, OutletDraft, OutletKind};
 pub use polygon::ValidPolygon;

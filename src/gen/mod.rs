@@ -829,7 +829,69 @@ fn build(cfg: &GenConfig) -> Result<(Dataset, Sink), GenError> {
     areas(&layout, &frame, &mut ds, &mut sink);
     merchants(cfg, &layout, &frame, &ours_xy, &mut rng, &mut ds, &mut sink);
     communities(cfg, &layout, &frame, &mut rng, &mut ds, &mut sink);
+    assign_owners(&mut ds);
+    contacts(cfg.seed, &mut ds);
     Ok((ds, sink))
+}
+
+/// Who owns what in our pipeline: a merchant belongs to the nearest of our outlets; a community
+/// and an area to the sub-branch of the outlet nearest to them. (Territories proper, with
+/// hand-drawn boundaries, are the scoring issue's.)
+fn assign_owners(ds: &mut Dataset) {
+    let ours: Vec<crate::domain::Outlet> =
+        ds.outlets.iter().filter(|o| o.is_ours()).cloned().collect();
+    if ours.is_empty() {
+        return;
+    }
+    let layer = crate::index::Layer::build(ours);
+    let nearest = |at: crate::domain::Location| {
+        layer
+            .nearest(at, 1, None)
+            .first()
+            .map(|h| layer.item(h.slot))
+    };
+    for m in &mut ds.merchants {
+        m.owner_org_id = nearest(m.location).map(|o| o.id.clone());
+    }
+    for c in &mut ds.communities {
+        c.owner_org_id = nearest(c.location).and_then(|o| o.parent_org_id.clone());
+    }
+    for a in &mut ds.areas {
+        a.owner_org_id =
+            nearest(a.polygon.representative_point()).and_then(|o| o.parent_org_id.clone());
+    }
+}
+
+/// Synthetic owner contacts for about one merchant in five (personal information in real data;
+/// here invented, to show masking). A separate random stream keeps the rest of the city the same.
+fn contacts(seed: u64, ds: &mut Dataset) {
+    const FAMILY: [&str; 12] = [
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "罗", "郭",
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c0de);
+    for m in &mut ds.merchants {
+        if !rng.random_bool(0.2) {
+            continue;
+        }
+        let name = format!(
+            "{}{}",
+            FAMILY[rng.random_range(0..FAMILY.len())],
+            if rng.random_bool(0.5) {
+                "老板"
+            } else {
+                "女士"
+            }
+        );
+        let phone = format!(
+            "1{}{:09}",
+            [3, 5, 8, 9][rng.random_range(0..4)],
+            rng.random_range(0..1_000_000_000u64)
+        );
+        m.contact = Some(crate::domain::Contact {
+            name: Some(name),
+            phone: Some(phone),
+        });
+    }
 }
 
 /// 总行 > 四川省分行 > 乐山分行 > sub-branches; returns the sub-branch ids.
@@ -1015,6 +1077,7 @@ fn areas(layout: &Layout, frame: &Frame, ds: &mut Dataset, sink: &mut Sink) {
             name,
             kind,
             polygon: vec![frame.ring(&ring)],
+            owner_org_id: None,
         };
         let id = d.id.clone();
         if let Some(a) = sink.keep("area", || id, Area::try_from(d)) {
@@ -1133,6 +1196,9 @@ fn merchants(
             competitor_signed,
             chain: chain.map(str::to_string),
             status,
+            owner_org_id: None,
+            contact_name: None,
+            contact_phone: None,
         };
         if let Some(m) = sink.keep(
             "merchant",
@@ -1199,6 +1265,7 @@ fn communities(
             population: Some(population),
             avg_house_price_cny_m2: Some(price),
             bank_customers: Some(bank_customers),
+            owner_org_id: None,
         };
         if let Some(c) = sink.keep(
             "community",

@@ -21,6 +21,14 @@ pub enum ApiError {
     },
     #[error("request body is larger than {limit} bytes")]
     TooLarge { limit: usize },
+    #[error("sign in first (session cookie or Authorization: Bearer token)")]
+    Unauthenticated,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many failed logins; try again in {retry_after_s} s")]
+    TooManyRequests { retry_after_s: u64 },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -43,8 +51,18 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::ImportRejected { .. } => "import_rejected",
             Self::TooLarge { .. } => "payload_too_large",
+            Self::Unauthenticated => "unauthenticated",
+            Self::BadCredentials => "bad_credentials",
+            Self::Forbidden(_) => "forbidden",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal(_) => "internal",
         }
+    }
+}
+
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        Self::Internal(Box::new(e))
     }
 }
 
@@ -55,6 +73,7 @@ impl From<AppError> for ApiError {
                 errors: ie.errors,
                 truncated: ie.truncated,
             },
+            AppError::Forbidden(m) => Self::Forbidden(m),
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -67,6 +86,9 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::ImportRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,7 +118,11 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        HttpResponse::build(self.status_code()).json(body)
+        let mut resp = HttpResponse::build(self.status_code());
+        if let Self::TooManyRequests { retry_after_s } = self {
+            resp.insert_header(("Retry-After", retry_after_s.to_string()));
+        }
+        resp.json(body)
     }
 }
 

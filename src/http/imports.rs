@@ -3,6 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::params::Params;
 use super::Shared;
@@ -12,10 +13,16 @@ use crate::ingest::{Encoding, Format, ImportKind, ImportOptions};
 /// system cannot be guessed safely, and a wrong guess moves every point 100–700 m.
 pub async fn import(
     app: Shared,
+    caller: Caller,
     path: web::Path<String>,
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    if caller.user.role == crate::auth::Role::Staff {
+        return Err(ApiError::Forbidden(
+            "outlet staff record visits; imports are for branch users and administrators".into(),
+        ));
+    }
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["crs", "encoding", "format", "filename"])?;
     let kind: ImportKind = path
@@ -67,7 +74,14 @@ pub async fn import(
     };
     let source = p.str("filename").map(str::to_string);
     let report = app
-        .import(kind, source.as_deref(), &body, &opts, &mut |_| {})
+        .import(
+            kind,
+            source.as_deref(),
+            &body,
+            &opts,
+            &caller.access(),
+            &mut |_| {},
+        )
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

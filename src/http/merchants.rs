@@ -3,6 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::params::{slots_in, Params};
 use super::Shared;
@@ -11,6 +12,8 @@ use crate::features;
 
 /// Category and status filters: comma-separated lists, checked against the catalogue.
 pub(super) struct MerchantFilter {
+    /// Only merchants owned inside the caller's scope.
+    scope: crate::auth::Scope,
     /// `q`: part of the name (case-insensitive), for search boxes.
     name: Option<String>,
     categories: Option<Vec<String>>,
@@ -18,7 +21,11 @@ pub(super) struct MerchantFilter {
 }
 
 impl MerchantFilter {
-    pub(super) fn from_params(p: &Params, app: &crate::app::App) -> Result<Self, ApiError> {
+    pub(super) fn from_params(
+        p: &Params,
+        app: &crate::app::App,
+        caller: &Caller,
+    ) -> Result<Self, ApiError> {
         let categories = match p.str("category") {
             None => None,
             Some(v) => Some(
@@ -64,6 +71,7 @@ impl MerchantFilter {
             ),
         };
         Ok(Self {
+            scope: caller.scope.clone(),
             name: p.str("q").map(str::to_lowercase),
             categories,
             statuses,
@@ -71,9 +79,11 @@ impl MerchantFilter {
     }
 
     pub(super) fn matches(&self, m: &Merchant) -> bool {
-        self.name
-            .as_ref()
-            .is_none_or(|q| m.name.to_lowercase().contains(q))
+        self.scope.contains(m.owner_org_id.as_deref())
+            && self
+                .name
+                .as_ref()
+                .is_none_or(|q| m.name.to_lowercase().contains(q))
             && self
                 .categories
                 .as_ref()
@@ -83,13 +93,13 @@ impl MerchantFilter {
 }
 
 /// `GET /api/merchants?bbox=&category=&status=&limit=&offset=&crs=`
-pub async fn list(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn list(app: Shared, caller: Caller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["bbox", "q", "category", "status", "limit", "offset", "crs"])?;
     let crs = p.crs()?;
     let page = p.page(app.limits.default_page, app.limits.max_page)?;
     let bbox = p.bbox(crs, app.limits.max_bbox_deg)?;
-    let filter = MerchantFilter::from_params(&p, &app)?;
+    let filter = MerchantFilter::from_params(&p, &app, &caller)?;
     let index = app.index();
     let layer = &index.merchants;
     let matching: Vec<&Merchant> = slots_in(layer, bbox.as_ref())
@@ -108,6 +118,7 @@ pub async fn list(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiErro
 /// `GET /api/merchants/{id}`
 pub async fn get(
     app: Shared,
+    caller: Caller,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -118,6 +129,7 @@ pub async fn get(
     let m = index
         .merchants
         .get(&path)
+        .filter(|m| caller.scope.contains(m.owner_org_id.as_deref()))
         .ok_or_else(|| ApiError::not_found("merchant", &path))?;
     Ok(HttpResponse::Ok().json(features::merchant(m, &app.categories, crs)))
 }
@@ -126,6 +138,7 @@ pub async fn get(
 /// `radius_m` metres (great circle) of the outlet, nearest first, each with `distance_m`.
 pub async fn nearby(
     app: Shared,
+    caller: Caller,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -139,11 +152,12 @@ pub async fn nearby(
         app.limits.max_radius_m,
     )?;
     let limit = p.usize_in("limit", app.limits.max_page, 1, app.limits.max_page)?;
-    let filter = MerchantFilter::from_params(&p, &app)?;
+    let filter = MerchantFilter::from_params(&p, &app, &caller)?;
     let index = app.index();
     let outlet = index
         .outlets
         .get(&path)
+        .filter(|o| caller.scope.sees_outlet(o))
         .ok_or_else(|| ApiError::not_found("outlet", &path))?;
     let hits: Vec<_> = index
         .merchants
@@ -176,4 +190,43 @@ pub async fn nearby(
             "truncated": total > limit,
         }),
     )))
+}
+
+/// `GET /api/merchants/{id}/contact`: the owner's name and phone unmasked. Needs the unmask
+/// permission; every call is audited (who, which merchant, when; never the values).
+pub async fn contact(
+    app: Shared,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let contact = {
+        let index = app.index();
+        let m = index
+            .merchants
+            .get(&path)
+            .filter(|m| caller.scope.contains(m.owner_org_id.as_deref()))
+            .ok_or_else(|| ApiError::not_found("merchant", &path))?;
+        m.contact.clone()
+    };
+    if !caller.user.can_unmask {
+        return Err(ApiError::Forbidden(
+            "seeing personal information unmasked needs the unmask permission".into(),
+        ));
+    }
+    app.store
+        .audit(
+            Some(&caller.user.username),
+            "unmask",
+            Some(&format!("merchant:{}", path.as_str())),
+            None,
+            Some(&caller.client),
+        )
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({
+            "merchant_id": path.as_str(),
+            "contact_name": contact.as_ref().and_then(|c| c.name.clone()),
+            "contact_phone": contact.as_ref().and_then(|c| c.phone.clone()),
+        })))
 }

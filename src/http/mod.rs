@@ -1,7 +1,9 @@
 //! The HTTP API (actix-web) and the static map app. Handlers are thin: they parse parameters,
 //! read the index and shape GeoJSON; errors go through `error::ApiError`.
 
+mod auth;
 mod error;
+mod exports;
 mod imports;
 mod merchants;
 mod meta;
@@ -16,6 +18,7 @@ use actix_web::{web, App as ActixApp, HttpServer};
 
 use crate::app::App;
 
+pub use auth::{check_node, SESSION_COOKIE};
 pub use error::ApiError;
 pub use meta::OPENAPI;
 
@@ -55,10 +58,17 @@ impl WebApp {
 
 /// Registers every API route and, if given, the map app at `/` (with its `/config.json`).
 pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<WebApp>) {
+    let csp = content_security_policy(web_app.as_ref().and_then(|w| w.basemap.url.as_deref()));
     cfg.app_data(web::Data::from(app))
         .app_data(web::PathConfig::default().error_handler(|e, _| error::from_actix(e.into())))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(64 * 1024)
+                .error_handler(|e, _| error::from_actix(e.into())),
+        )
         .service(
             web::scope("/api")
+                .wrap(security_headers(&csp))
                 .route("/health", web::get().to(meta::health))
                 .route("/openapi.json", web::get().to(meta::openapi))
                 .route("/categories", web::get().to(meta::categories))
@@ -67,6 +77,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
                 .route("/outlets/{id}/nearby", web::get().to(merchants::nearby))
                 .route("/merchants", web::get().to(merchants::list))
                 .route("/merchants/{id}", web::get().to(merchants::get))
+                .route("/merchants/{id}/contact", web::get().to(merchants::contact))
+                .route(
+                    "/export/merchants.csv",
+                    web::get().to(exports::merchants_csv),
+                )
+                .route("/login", web::post().to(auth::login))
+                .route("/logout", web::post().to(auth::logout))
+                .route("/session", web::get().to(auth::session))
+                .route("/users", web::get().to(auth::users))
+                .route("/users", web::post().to(auth::add_user))
+                .route("/users/{username}", web::patch().to(auth::change_user))
+                .route("/audit", web::get().to(auth::audit))
                 .route("/communities", web::get().to(places::communities))
                 .route("/communities/{id}", web::get().to(places::community))
                 .route("/areas", web::get().to(places::areas))
@@ -86,7 +108,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
         );
     if let Some(WebApp { dir, basemap }) = web_app.filter(|w| w.dir.join("public").is_dir()) {
         let config = serde_json::json!({ "basemap": basemap });
-        cfg.route(
+        let mut site = web::scope("").wrap(security_headers(&csp)).route(
             "/config.json",
             web::get().to(move || {
                 let config = config.clone();
@@ -95,15 +117,55 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
         );
         let vendor = dir.join("node_modules/maplibre-gl/dist");
         if vendor.is_dir() {
-            cfg.service(actix_files::Files::new("/vendor/maplibre-gl", vendor));
+            site = site.service(actix_files::Files::new("/vendor/maplibre-gl", vendor));
         } else {
             tracing::warn!(
                 "{} is missing: run `npm ci --prefix web` for the map library",
                 vendor.display()
             );
         }
-        cfg.service(actix_files::Files::new("/", dir.join("public")).index_file("index.html"));
+        cfg.service(
+            site.service(actix_files::Files::new("/", dir.join("public")).index_file("index.html")),
+        );
     }
+}
+
+/// Headers on every response: no sniffing, no framing, no referrer beyond the origin, and a
+/// content security policy that allows only ecomap's own scripts (and the base map's host).
+fn security_headers(csp: &str) -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add(("Content-Security-Policy", csp.to_string()))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"))
+}
+
+/// The CSP. MapLibre needs blob: workers and data:/blob: images; inline style attributes are
+/// allowed (the app sets colours inline), inline scripts are not.
+pub fn content_security_policy(basemap_url: Option<&str>) -> String {
+    let extra = basemap_url.and_then(source_of).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:{extra}; connect-src 'self'{extra}; worker-src 'self' blob:; \
+         child-src blob:; font-src 'self' data:; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// `https://{s}.tile.example.com/{z}/{x}/{y}.png` → ` https://*.tile.example.com`.
+fn source_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = if host.contains('{') {
+        let (_, tail) = host.split_once('.')?;
+        format!("*.{tail}")
+    } else {
+        host.to_string()
+    };
+    if host.is_empty() || host.contains(['{', '}', ' ', ';', '\'']) {
+        return None;
+    }
+    Some(format!(" {scheme}://{host}"))
 }
 
 /// Where the map app lives (`web/`: `public/` is served at `/`, MapLibre from `node_modules/`):
@@ -131,15 +193,16 @@ pub async fn serve(
     let server = HttpServer::new(move || {
         let app = app.clone();
         let web_app = web_app.clone();
+        // The request line without its query string: queries may carry names being searched.
         ActixApp::new()
-            .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("ecomap::http"))
-            .wrap(
-                actix_web::middleware::DefaultHeaders::new()
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("Referrer-Policy", "same-origin")),
-            )
+            .wrap(actix_web::middleware::Logger::new("%m %U %s %Dms").log_target("ecomap::http"))
             .configure(move |cfg| configure(cfg, app, web_app))
     })
+    // A client must send its request head within 10 s, and a response must be taken within 5 s
+    // of the connection closing; imports are bounded by their size limit.
+    .client_request_timeout(std::time::Duration::from_secs(10))
+    .client_disconnect_timeout(std::time::Duration::from_secs(5))
+    .keep_alive(std::time::Duration::from_secs(75))
     .bind(bind)?;
     on_bound(server.addrs());
     server.run().await

@@ -3,6 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::merchants::MerchantFilter;
 use super::params::{slots_in, Params};
@@ -10,7 +11,11 @@ use super::Shared;
 use crate::features;
 
 /// `GET /api/communities?bbox=&limit=&offset=&crs=`
-pub async fn communities(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn communities(
+    app: Shared,
+    caller: Caller,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["bbox", "limit", "offset", "crs"])?;
     let crs = p.crs()?;
@@ -18,8 +23,12 @@ pub async fn communities(app: Shared, req: HttpRequest) -> Result<HttpResponse, 
     let bbox = p.bbox(crs, app.limits.max_bbox_deg)?;
     let index = app.index();
     let layer = &index.communities;
+    let visible: Vec<u32> = slots_in(layer, bbox.as_ref())
+        .into_iter()
+        .filter(|&s| caller.scope.contains(layer.item(s).owner_org_id.as_deref()))
+        .collect();
     Ok(HttpResponse::Ok().json(page.collection(
-        slots_in(layer, bbox.as_ref()),
+        visible,
         crs,
         |s| features::community(layer.item(s), crs),
         json!({}),
@@ -29,6 +38,7 @@ pub async fn communities(app: Shared, req: HttpRequest) -> Result<HttpResponse, 
 /// `GET /api/communities/{id}?crs=`
 pub async fn community(
     app: Shared,
+    caller: Caller,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -39,17 +49,27 @@ pub async fn community(
     let c = index
         .communities
         .get(&path)
+        .filter(|c| caller.scope.contains(c.owner_org_id.as_deref()))
         .ok_or_else(|| ApiError::not_found("community", &path))?;
     Ok(HttpResponse::Ok().json(features::community(c, crs)))
 }
 
 /// `GET /api/areas?crs=`
-pub async fn areas(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn areas(
+    app: Shared,
+    caller: Caller,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["crs"])?;
     let crs = p.crs()?;
     let index = app.index();
-    let features: Vec<_> = index.areas.iter().map(|a| features::area(a, crs)).collect();
+    let features: Vec<_> = index
+        .areas
+        .iter()
+        .filter(|a| caller.scope.contains(a.owner_org_id.as_deref()))
+        .map(|a| features::area(a, crs))
+        .collect();
     let total = features.len();
     Ok(HttpResponse::Ok().json(features::collection(
         features,
@@ -61,6 +81,7 @@ pub async fn areas(app: Shared, req: HttpRequest) -> Result<HttpResponse, ApiErr
 /// `GET /api/areas/{id}?crs=`
 pub async fn area(
     app: Shared,
+    caller: Caller,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -70,6 +91,7 @@ pub async fn area(
     let index = app.index();
     let a = index
         .area(&path)
+        .filter(|a| caller.scope.contains(a.owner_org_id.as_deref()))
         .ok_or_else(|| ApiError::not_found("area", &path))?;
     Ok(HttpResponse::Ok().json(features::area(a, crs)))
 }
@@ -78,6 +100,7 @@ pub async fn area(
 /// area's polygon, by id.
 pub async fn area_merchants(
     app: Shared,
+    caller: Caller,
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -85,10 +108,11 @@ pub async fn area_merchants(
     p.allow_only(&["q", "category", "status", "limit", "offset", "crs"])?;
     let crs = p.crs()?;
     let page = p.page(app.limits.max_page, app.limits.max_page)?;
-    let filter = MerchantFilter::from_params(&p, &app)?;
+    let filter = MerchantFilter::from_params(&p, &app, &caller)?;
     let index = app.index();
     let a = index
         .area(&path)
+        .filter(|a| caller.scope.contains(a.owner_org_id.as_deref()))
         .ok_or_else(|| ApiError::not_found("area", &path))?;
     let matching: Vec<_> = index
         .merchants

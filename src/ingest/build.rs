@@ -336,6 +336,9 @@ fn merchant(ctx: &Ctx<'_>, rec: &Record) -> Result<Merchant, Errors> {
         competitor_signed,
         chain: values::optional_text(rec.get(Field::Chain)),
         status,
+        owner_org_id: rec.get(Field::OwnerOrgId).map(str::to_string),
+        contact_name: rec.get(Field::ContactName).map(str::to_string),
+        contact_phone: rec.get(Field::ContactPhone).map(str::to_string),
     })
     .map_err(|e| vec![e])
 }
@@ -416,6 +419,7 @@ fn community(ctx: &Ctx<'_>, rec: &Record) -> Result<Community, Errors> {
         population,
         avg_house_price_cny_m2: price,
         bank_customers: customers,
+        owner_org_id: rec.get(Field::OwnerOrgId).map(str::to_string),
     })
     .map_err(|e| vec![e])
 }
@@ -472,6 +476,7 @@ fn area(ctx: &Ctx<'_>, rec: &Record) -> Result<Area, Errors> {
         name: name.to_string(),
         kind,
         polygon,
+        owner_org_id: rec.get(Field::OwnerOrgId).map(str::to_string),
     })
     .map_err(|e| vec![e])
 }

@@ -36,6 +36,9 @@ pub(crate) enum Field {
     Bank,
     Kind,
     ParentOrgId,
+    OwnerOrgId,
+    ContactName,
+    ContactPhone,
     Geometry,
 }
 
@@ -108,6 +111,26 @@ const ALIASES: &[(Field, &[&str])] = &[
         Field::ParentOrgId,
         &["parent_org_id", "所属机构", "所属支行"],
     ),
+    (
+        Field::OwnerOrgId,
+        &["owner_org_id", "owner", "所属网点", "归属网点", "归属机构"],
+    ),
+    (
+        Field::ContactName,
+        &["contact_name", "contact", "联系人", "负责人", "店主"],
+    ),
+    (
+        Field::ContactPhone,
+        &[
+            "contact_phone",
+            "phone",
+            "tel",
+            "联系电话",
+            "电话",
+            "手机",
+            "手机号",
+        ],
+    ),
     (Field::Geometry, &["geometry", "wkt", "边界", "范围"]),
 ];
 
@@ -137,6 +160,9 @@ impl Field {
             Field::Bank => "bank",
             Field::Kind => "kind",
             Field::ParentOrgId => "parent_org_id",
+            Field::OwnerOrgId => "owner_org_id",
+            Field::ContactName => "contact_name",
+            Field::ContactPhone => "contact_phone",
             Field::Geometry => "geometry",
         }
     }
@@ -173,6 +199,9 @@ impl Field {
                     | CompetitorSigned
                     | Chain
                     | Status
+                    | OwnerOrgId
+                    | ContactName
+                    | ContactPhone
                     | Geometry
             ),
             ImportKind::Communities => matches!(
@@ -185,9 +214,10 @@ impl Field {
                     | Population
                     | AvgHousePrice
                     | BankCustomers
+                    | OwnerOrgId
                     | Geometry
             ),
-            ImportKind::Areas => matches!(self, Id | Name | Kind | Geometry),
+            ImportKind::Areas => matches!(self, Id | Name | Kind | OwnerOrgId | Geometry),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! SQLite runs in WAL mode with foreign keys on, and write transactions begin IMMEDIATE so
 //! that concurrent writers wait (busy timeout) instead of failing with SQLITE_BUSY on upgrade.
 
+pub mod accounts;
 mod rows;
 
 use std::str::FromStr;

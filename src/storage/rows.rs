@@ -213,7 +213,7 @@ pub(crate) fn outlet(r: &AnyRow) -> Result<Outlet, StorageError> {
 
 pub(crate) const SELECT_MERCHANTS: &str = "SELECT id, name, category, lon, lat, address, \
      footfall_daily, avg_spend_cny, rating, opening_hours, accepts_ecny, competitor_signed, \
-     chain, status FROM merchants ORDER BY id";
+     chain, status, owner_org_id, contact_name, contact_phone FROM merchants ORDER BY id";
 
 pub async fn upsert_merchants(
     tx: &mut Transaction<'static, Any>,
@@ -238,6 +238,9 @@ pub async fn upsert_merchants(
                 opt_text(&m.competitor_signed),
                 opt_text(&m.chain),
                 text(m.status.code()),
+                opt_text(&m.owner_org_id),
+                Val::Text(m.contact.as_ref().and_then(|c| c.name.clone())),
+                Val::Text(m.contact.as_ref().and_then(|c| c.phone.clone())),
                 text(&ts),
             ]
         })
@@ -260,6 +263,9 @@ pub async fn upsert_merchants(
             "competitor_signed",
             "chain",
             "status",
+            "owner_org_id",
+            "contact_name",
+            "contact_phone",
             "updated_at",
         ],
         rows,
@@ -288,12 +294,16 @@ pub(crate) fn merchant(r: &AnyRow) -> Result<Merchant, StorageError> {
         chain: r.try_get("chain")?,
         status: PipelineStatus::parse(&status)
             .ok_or_else(|| corrupt_field("merchants", &id, "status"))?,
+        owner_org_id: r.try_get("owner_org_id")?,
+        contact_name: r.try_get("contact_name")?,
+        contact_phone: r.try_get("contact_phone")?,
     };
     Merchant::try_from(draft).map_err(|e| corrupt("merchants", &id, e))
 }
 
 pub(crate) const SELECT_COMMUNITIES: &str = "SELECT id, name, lon, lat, polygon, address, \
-     households, population, avg_house_price_cny_m2, bank_customers FROM communities ORDER BY id";
+     households, population, avg_house_price_cny_m2, bank_customers, owner_org_id FROM communities \
+     ORDER BY id";
 
 pub async fn upsert_communities(
     tx: &mut Transaction<'static, Any>,
@@ -318,6 +328,7 @@ pub async fn upsert_communities(
                 Val::Int(c.population.map(i64::from)),
                 Val::Real(c.avg_house_price_cny_m2),
                 Val::Int(c.bank_customers.map(i64::from)),
+                opt_text(&c.owner_org_id),
                 text(&ts),
             ]
         })
@@ -336,6 +347,7 @@ pub async fn upsert_communities(
             "population",
             "avg_house_price_cny_m2",
             "bank_customers",
+            "owner_org_id",
             "updated_at",
         ],
         rows,
@@ -372,11 +384,13 @@ pub(crate) fn community(r: &AnyRow) -> Result<Community, StorageError> {
         population: population.map(|v| v as f64),
         avg_house_price_cny_m2: r.try_get("avg_house_price_cny_m2")?,
         bank_customers: customers.map(|v| v as f64),
+        owner_org_id: r.try_get("owner_org_id")?,
     };
     Community::try_from(draft).map_err(|e| corrupt("communities", &id, e))
 }
 
-pub(crate) const SELECT_AREAS: &str = "SELECT id, name, kind, polygon FROM areas ORDER BY id";
+pub(crate) const SELECT_AREAS: &str =
+    "SELECT id, name, kind, polygon, owner_org_id FROM areas ORDER BY id";
 
 pub async fn upsert_areas(
     tx: &mut Transaction<'static, Any>,
@@ -391,6 +405,7 @@ pub async fn upsert_areas(
                 text(&a.name),
                 text(a.kind.code()),
                 Val::Text(serde_json::to_string(&a.polygon.rings()).ok()),
+                opt_text(&a.owner_org_id),
                 text(&ts),
             ]
         })
@@ -398,7 +413,14 @@ pub async fn upsert_areas(
     upsert(
         tx,
         "areas",
-        &["id", "name", "kind", "polygon", "updated_at"],
+        &[
+            "id",
+            "name",
+            "kind",
+            "polygon",
+            "owner_org_id",
+            "updated_at",
+        ],
         rows,
     )
     .await
@@ -414,6 +436,7 @@ pub(crate) fn area(r: &AnyRow) -> Result<Area, StorageError> {
         kind: AreaKind::parse(&kind).ok_or_else(|| corrupt_field("areas", &id, "kind"))?,
         polygon: serde_json::from_str(&polygon)
             .map_err(|_| corrupt_field("areas", &id, "polygon"))?,
+        owner_org_id: r.try_get("owner_org_id")?,
     };
     Area::try_from(draft).map_err(|e| corrupt("areas", &id, e))
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::dev::ServiceResponse;
 use actix_web::{test, App as ActixApp};
 use ecomap::app::{App, Limits};
+use ecomap::auth::Role;
 use ecomap::domain::{Categories, Location};
 use serde_json::Value;
 
@@ -30,6 +31,33 @@ macro_rules! service {
     }};
 }
 
+/// A bearer-token header for a new user with this role and org node.
+pub async fn bearer(
+    app: &App,
+    role: Role,
+    node: Option<&str>,
+    can_unmask: bool,
+) -> (String, String) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let name = format!(
+        "t{}_{}",
+        role.code(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    // A cheap stand-in hash: these users never log in with a password.
+    let u = app
+        .store
+        .create_user(&name, &name, "x", role, node, can_unmask)
+        .await
+        .unwrap();
+    let secret = ecomap::auth::new_secret("ecm_");
+    app.store
+        .create_token(&u.id, "test", &ecomap::auth::secret_hash(&secret))
+        .await
+        .unwrap();
+    ("Authorization".to_string(), format!("Bearer {secret}"))
+}
+
 pub async fn body_json(resp: ServiceResponse) -> (u16, Value) {
     let status = resp.status().as_u16();
     let bytes = test::read_body(resp).await;
@@ -42,6 +70,7 @@ async fn nearby_returns_exactly_the_merchants_within_radius_nearest_first(db: &T
     {
         let app = demo_app(db).await;
         let svc = service!(app);
+        let auth = bearer(&app, Role::Admin, None, true).await;
         // Brute force over what the database holds, independent of the index.
         let stored = app.store.load().await.unwrap();
         for outlet in stored.outlets.iter().take(4) {
@@ -53,6 +82,7 @@ async fn nearby_returns_exactly_the_merchants_within_radius_nearest_first(db: &T
                 .collect();
             want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             let req = test::TestRequest::get()
+                .insert_header(auth.clone())
                 .uri(&format!("/api/outlets/{}/nearby?radius_m=500", outlet.id))
                 .to_request();
             let (status, body) = body_json(test::call_service(&svc, req).await).await;
@@ -91,6 +121,7 @@ async fn gbk_and_bom_csv_in_gcj02_are_stored_in_wgs84_and_served_back_in_gcj02(d
             .await
             .unwrap();
         let svc = service!(app);
+        let auth = bearer(&app, Role::Admin, None, true).await;
         // Known pairs from an independent implementation (wandergis/coordtransform README):
         // WGS-84 (116.404, 39.915) is GCJ-02 (116.41024449916938, 39.91640428150164).
         let gbk_csv = "编号,名称,类别,经度,纬度,地址\nK1,天安门东商户,餐饮美食,116.41024449916938,39.91640428150164,北京东城\n";
@@ -108,6 +139,7 @@ async fn gbk_and_bom_csv_in_gcj02_are_stored_in_wgs84_and_served_back_in_gcj02(d
             ),
         ] {
             let req = test::TestRequest::post()
+                .insert_header(auth.clone())
                 .uri("/api/import/merchants?crs=gcj02")
                 .set_payload(body)
                 .to_request();
@@ -131,6 +163,7 @@ async fn gbk_and_bom_csv_in_gcj02_are_stored_in_wgs84_and_served_back_in_gcj02(d
                 m.location.lat()
             );
             let req = test::TestRequest::get()
+                .insert_header(auth.clone())
                 .uri(&format!("/api/merchants/{id}?crs=gcj02"))
                 .to_request();
             let (status, f) = body_json(test::call_service(&svc, req).await).await;
@@ -147,6 +180,7 @@ async fn one_bad_row_among_thousands_writes_nothing_and_names_the_row(db: &TestD
     {
         let app = demo_app(db).await;
         let svc = service!(app);
+        let auth = bearer(&app, Role::Admin, None, true).await;
         let before = app.store.load().await.unwrap().merchants.len();
         let mut csv = String::from("id,name,category,lon,lat\n");
         for i in 0..3000 {
@@ -158,6 +192,7 @@ async fn one_bad_row_among_thousands_writes_nothing_and_names_the_row(db: &TestD
             csv.push_str(&format!("X{i},商户{i},dining,103.76,{lat}\n"));
         }
         let req = test::TestRequest::post()
+            .insert_header(auth.clone())
             .uri("/api/import/merchants?crs=wgs84")
             .set_payload(csv)
             .to_request();
@@ -179,6 +214,7 @@ async fn reimport_updates_and_the_index_follows_across_restarts(db: &TestDb) {
     {
         let app = demo_app(db).await;
         let svc = service!(app);
+        let auth = bearer(&app, Role::Admin, None, true).await;
         let outlet = app
             .index()
             .outlets
@@ -205,11 +241,13 @@ async fn reimport_updates_and_the_index_follows_across_restarts(db: &TestDb) {
                 loc.lat()
             );
             let req = test::TestRequest::post()
+                .insert_header(auth.clone())
                 .uri("/api/import/merchants?crs=wgs84")
                 .set_payload(csv)
                 .to_request();
             assert_eq!(test::call_service(&svc, req).await.status(), 200);
             let req = test::TestRequest::get()
+                .insert_header(auth.clone())
                 .uri(&format!("/api/outlets/{}/nearby?radius_m=500", outlet.id))
                 .to_request();
             let (_, body) = body_json(test::call_service(&svc, req).await).await;
@@ -247,6 +285,7 @@ async fn bad_parameters_get_400_with_code_and_message(db: &TestDb) {
     {
         let app = demo_app(db).await;
         let svc = service!(app);
+        let auth = bearer(&app, Role::Admin, None, true).await;
         let outlet = app.index().outlets.items()[0].id.clone();
         for (uri, param) in [
             ("/api/merchants?limit=abc".to_string(), "limit"),
@@ -265,7 +304,10 @@ async fn bad_parameters_get_400_with_code_and_message(db: &TestDb) {
                 "radius_m",
             ),
         ] {
-            let req = test::TestRequest::get().uri(&uri).to_request();
+            let req = test::TestRequest::get()
+                .insert_header(auth.clone())
+                .uri(&uri)
+                .to_request();
             let (status, body) = body_json(test::call_service(&svc, req).await).await;
             assert_eq!(status, 400, "{uri}: {body}");
             assert_eq!(body["code"], "bad_parameter", "{uri}");
@@ -273,11 +315,13 @@ async fn bad_parameters_get_400_with_code_and_message(db: &TestDb) {
             assert!(body["message"].as_str().unwrap().starts_with(param));
         }
         let req = test::TestRequest::get()
+            .insert_header(auth.clone())
             .uri("/api/outlets/NOPE")
             .to_request();
         let (status, body) = body_json(test::call_service(&svc, req).await).await;
         assert_eq!((status, body["code"].as_str().unwrap()), (404, "not_found"));
         let req = test::TestRequest::post()
+            .insert_header(auth.clone())
             .uri("/api/import/merchants")
             .set_payload("id")
             .to_request();
@@ -291,6 +335,7 @@ async fn bbox_category_and_status_filters_and_pages_agree_with_brute_force(db: &
     {
         let app = demo_app(db).await;
         let svc = service!(app);
+        let auth = bearer(&app, Role::Admin, None, true).await;
         let stored = app.store.load().await.unwrap();
         let (min_lon, min_lat, max_lon, max_lat) = (103.755, 29.563, 103.768, 29.575);
         let mut want: Vec<&str> = stored
@@ -309,7 +354,10 @@ async fn bbox_category_and_status_filters_and_pages_agree_with_brute_force(db: &
         let mut offset = 0;
         loop {
             let uri = format!("/api/merchants?bbox={min_lon},{min_lat},{max_lon},{max_lat}&category=%E9%A4%90%E9%A5%AE%E7%BE%8E%E9%A3%9F&limit=7&offset={offset}");
-            let req = test::TestRequest::get().uri(&uri).to_request();
+            let req = test::TestRequest::get()
+                .insert_header(auth.clone())
+                .uri(&uri)
+                .to_request();
             let (status, body) = body_json(test::call_service(&svc, req).await).await;
             assert_eq!(status, 200, "{body}");
             assert_eq!(body["total"], want.len());
@@ -328,6 +376,7 @@ async fn bbox_category_and_status_filters_and_pages_agree_with_brute_force(db: &
         got.sort();
         assert_eq!(got, want);
         let req = test::TestRequest::get()
+            .insert_header(auth.clone())
             .uri("/api/merchants?status=signed,active&limit=2000")
             .to_request();
         let (_, body) = body_json(test::call_service(&svc, req).await).await;
@@ -349,7 +398,11 @@ async fn areas_list_the_food_street_and_its_merchants(db: &TestDb) {
     {
         let app = demo_app(db).await;
         let svc = service!(app);
-        let req = test::TestRequest::get().uri("/api/areas").to_request();
+        let auth = bearer(&app, Role::Admin, None, true).await;
+        let req = test::TestRequest::get()
+            .insert_header(auth.clone())
+            .uri("/api/areas")
+            .to_request();
         let (_, body) = body_json(test::call_service(&svc, req).await).await;
         let street = body["features"]
             .as_array()
@@ -373,6 +426,7 @@ async fn areas_list_the_food_street_and_its_merchants(db: &TestDb) {
             .filter(|m| area.polygon.contains(&m.location))
             .count();
         let req = test::TestRequest::get()
+            .insert_header(auth.clone())
             .uri(&format!("/api/areas/{id}/merchants"))
             .to_request();
         let (status, body) = body_json(test::call_service(&svc, req).await).await;
@@ -380,6 +434,7 @@ async fn areas_list_the_food_street_and_its_merchants(db: &TestDb) {
         assert_eq!(body["total"], want);
         assert!(want >= 150, "the food street is dense: {want}");
         let req = test::TestRequest::get()
+            .insert_header(auth.clone())
             .uri("/api/communities?limit=2000")
             .to_request();
         let (_, body) = body_json(test::call_service(&svc, req).await).await;
@@ -398,6 +453,7 @@ async fn every_path_in_the_openapi_spec_answers(db: &TestDb) {
     {
         let app = demo_app(db).await;
         let svc = service!(app);
+        let auth = bearer(&app, Role::Admin, None, true).await;
         let spec: Value = serde_json::from_str(ecomap::http::OPENAPI).unwrap();
         let outlet = app.index().outlets.items()[0].id.clone();
         let merchant = app.index().merchants.items()[0].id.clone();
@@ -412,8 +468,12 @@ async fn every_path_in_the_openapi_spec_answers(db: &TestDb) {
                 .replace("{kind}", "areas");
             for method in ops.as_object().unwrap().keys() {
                 let req = match method.as_str() {
-                    "get" => test::TestRequest::get().uri(&uri).to_request(),
+                    "get" => test::TestRequest::get()
+                        .insert_header(auth.clone())
+                        .uri(&uri)
+                        .to_request(),
                     "post" => test::TestRequest::post()
+                        .insert_header(auth.clone())
                         .uri(&format!("{uri}?crs=wgs84"))
                         .set_payload(r#"{"type":"FeatureCollection","features":[]}"#)
                         .to_request(),
@@ -424,6 +484,7 @@ async fn every_path_in_the_openapi_spec_answers(db: &TestDb) {
             }
         }
         let req = test::TestRequest::get()
+            .insert_header(auth.clone())
             .uri("/api/nothing-here")
             .to_request();
         let (status, body) = body_json(test::call_service(&svc, req).await).await;
@@ -489,11 +550,13 @@ async fn an_oversize_upload_gets_413_and_writes_nothing() {
         .await
         .unwrap();
     let svc = service!(app);
+    let auth = bearer(&app, Role::Admin, None, true).await;
     let mut csv = String::from("id,name,category,lon,lat\n");
     for i in 0..100 {
         csv.push_str(&format!("B{i},商户{i},dining,103.76,29.57\n"));
     }
     let req = test::TestRequest::post()
+        .insert_header(auth.clone())
         .uri("/api/import/merchants?crs=wgs84")
         .set_payload(csv)
         .to_request();
@@ -509,6 +572,7 @@ async fn an_oversize_upload_gets_413_and_writes_nothing() {
 async fn search_by_name_finds_merchants_and_outlets(db: &TestDb) {
     let app = demo_app(db).await;
     let svc = service!(app);
+    let auth = bearer(&app, Role::Admin, None, true).await;
     let (merchant, outlet) = {
         let index = app.index();
         (
@@ -529,9 +593,17 @@ async fn search_by_name_finds_merchants_and_outlets(db: &TestDb) {
         "/api/merchants?limit=2000&q={}",
         url::form_urlencoded::byte_serialize(piece.as_bytes()).collect::<String>()
     );
-    let (status, body) =
-        body_json(test::call_service(&svc, test::TestRequest::get().uri(&uri).to_request()).await)
-            .await;
+    let (status, body) = body_json(
+        test::call_service(
+            &svc,
+            test::TestRequest::get()
+                .insert_header(auth.clone())
+                .uri(&uri)
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["total"], want);
     assert!(body["features"]
@@ -543,9 +615,17 @@ async fn search_by_name_finds_merchants_and_outlets(db: &TestDb) {
         "/api/outlets?q={}",
         url::form_urlencoded::byte_serialize(outlet.name.as_bytes()).collect::<String>()
     );
-    let (_, body) =
-        body_json(test::call_service(&svc, test::TestRequest::get().uri(&uri).to_request()).await)
-            .await;
+    let (_, body) = body_json(
+        test::call_service(
+            &svc,
+            test::TestRequest::get()
+                .insert_header(auth.clone())
+                .uri(&uri)
+                .to_request(),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(body["features"][0]["id"], outlet.id.as_str());
 }
 both_backends!(search_by_name_finds_merchants_and_outlets);
