@@ -189,12 +189,10 @@ impl Store {
 
     /// The live session's user (enabled) and its CSRF token.
     pub async fn session(&self, token_hash: &str) -> Result<Option<(User, String)>, StorageError> {
-        let sql = format!(
-            "SELECT u.id, u.username, u.display_name, u.role, u.org_node_id, u.can_unmask, \
+        let sql = "SELECT u.id, u.username, u.display_name, u.role, u.org_node_id, u.can_unmask, \
              u.disabled, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0"
-        );
-        let row = sqlx::query(&sql)
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0";
+        let row = sqlx::query(sql)
             .bind(token_hash)
             .bind(now())
             .fetch_optional(self.pool())

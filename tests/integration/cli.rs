@@ -114,3 +114,155 @@ async fn demo_command_loads_leshan_and_is_idempotent(db: &TestDb) {
     store.close().await;
 }
 both_backends!(demo_command_loads_leshan_and_is_idempotent);
+
+/// One HTTP/1.1 request over a plain socket (enough for a test; no client library needed).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_string(), body.to_string())
+}
+
+/// Logs carry no personal data, password or token, even at debug level for ecomap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_hold_no_personal_data_passwords_or_tokens() {
+    let db = TestDb::sqlite().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log_path =
+        std::path::PathBuf::from(db.url.trim_start_matches("sqlite://")).with_extension("log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ecomap"))
+        .args([
+            "--db",
+            &db.url,
+            "serve",
+            "--demo",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("RUST_LOG", "info,ecomap=debug")
+        .env("ECOMAP_WEB_DIR", "/nonexistent")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(up, "the server started");
+    let password = "ecomap-admin-demo";
+    let (status, head, body) = http(
+        port,
+        "POST",
+        "/api/login",
+        &[("Content-Type", "application/json")],
+        &format!(r#"{{"username":"admin","password":"{password}"}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let session = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = serde_json::from_str::<serde_json::Value>(&body).unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A bad login too (its password must not be logged either).
+    http(
+        port,
+        "POST",
+        "/api/login",
+        &[("Content-Type", "application/json")],
+        r#"{"username":"admin","password":"wrong-secret-xyz"}"#,
+    );
+    // Unmask a stored contact, and import one.
+    let store = db.store().await;
+    let m = store
+        .load()
+        .await
+        .unwrap()
+        .merchants
+        .into_iter()
+        .find(|m| m.contact.is_some())
+        .unwrap();
+    let contact = m.contact.clone().unwrap();
+    let (status, _, body) = http(
+        port,
+        "GET",
+        &format!("/api/merchants/{}/contact", m.id),
+        &[("Cookie", &session)],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let csv = "id,name,category,lon,lat,联系人,联系电话\nPII1,隐私测试店,dining,103.76,29.57,欧阳秘密,13987654321\n";
+    let (status, _, body) = http(
+        port,
+        "POST",
+        "/api/import/merchants?crs=wgs84",
+        &[("Cookie", &session), ("X-CSRF-Token", &csrf)],
+        csv,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = http(
+        port,
+        "GET",
+        "/api/export/merchants.csv?unmask=true",
+        &[("Cookie", &session)],
+        "",
+    );
+    assert_eq!(status, 200);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logged.contains("/api/login"),
+        "the requests were logged: {logged}"
+    );
+    let token = session.split_once('=').unwrap().1;
+    for secret in [
+        password,
+        "wrong-secret-xyz",
+        token,
+        &csrf,
+        "13987654321",
+        "欧阳秘密",
+        contact.phone.as_deref().unwrap_or("-"),
+        contact.name.as_deref().unwrap_or("-"),
+    ] {
+        assert!(!logged.contains(secret), "{secret:?} appears in the log");
+    }
+    store.close().await;
+    db.cleanup().await;
+}
