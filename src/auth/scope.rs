@@ -10,8 +10,12 @@ use crate::domain::{OrgUnit, Outlet};
 pub enum Scope {
     /// Administrators: everything, including objects with no owner.
     All,
-    /// The node ids of the user's subtree.
-    Nodes(HashSet<String>),
+    /// The node ids of the user's subtree, and of the units above it (whose shared reference
+    /// data, communities and areas, flows down to read).
+    Nodes {
+        own: HashSet<String>,
+        above: HashSet<String>,
+    },
 }
 
 impl Scope {
@@ -22,40 +26,70 @@ impl Scope {
             return Scope::All;
         }
         let Some(root) = &user.org_node_id else {
-            return Scope::Nodes(HashSet::new());
+            return Scope::none();
         };
         let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
-        let mut known: HashSet<&str> = HashSet::new();
+        let mut parent: HashMap<&str, &str> = HashMap::new();
         for u in units {
-            known.insert(&u.id);
+            parent.entry(&u.id).or_insert("");
             if let Some(p) = &u.parent_id {
                 children.entry(p).or_default().push(&u.id);
+                parent.insert(&u.id, p);
             }
         }
         for o in outlets.iter().filter(|o| o.is_ours()) {
-            known.insert(&o.id);
+            parent.entry(&o.id).or_insert("");
             if let Some(p) = &o.parent_org_id {
                 children.entry(p).or_default().push(&o.id);
+                parent.insert(&o.id, p);
             }
         }
-        let mut nodes = HashSet::new();
-        if !known.contains(root.as_str()) {
-            return Scope::Nodes(nodes);
+        if !parent.contains_key(root.as_str()) {
+            return Scope::none();
         }
+        let mut own = HashSet::new();
         let mut stack = vec![root.as_str()];
         while let Some(n) = stack.pop() {
-            if nodes.insert(n.to_string()) {
+            if own.insert(n.to_string()) {
                 stack.extend(children.get(n).into_iter().flatten());
             }
         }
-        Scope::Nodes(nodes)
+        let mut above = HashSet::new();
+        let mut at = root.as_str();
+        while let Some(&p) = parent.get(at) {
+            if p.is_empty() || !above.insert(p.to_string()) {
+                break;
+            }
+            at = p;
+        }
+        Scope::Nodes { own, above }
     }
 
-    /// Whether an object owned by `owner` is visible.
+    fn none() -> Scope {
+        Scope::Nodes {
+            own: HashSet::new(),
+            above: HashSet::new(),
+        }
+    }
+
+    /// Whether an object owned by `owner` is the caller's (to read and to write): merchants,
+    /// imports.
     pub fn contains(&self, owner: Option<&str>) -> bool {
         match self {
             Scope::All => true,
-            Scope::Nodes(n) => owner.is_some_and(|o| n.contains(o)),
+            Scope::Nodes { own, .. } => owner.is_some_and(|o| own.contains(o)),
+        }
+    }
+
+    /// Whether shared reference data (communities, areas) owned by `owner` may be read: the
+    /// caller's own, or owned by a unit above them (a sub-branch's communities are visible to
+    /// its outlets' staff), never a sibling's.
+    pub fn sees_shared(&self, owner: Option<&str>) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Nodes { own, above } => {
+                owner.is_some_and(|o| own.contains(o) || above.contains(o))
+            }
         }
     }
 
@@ -124,6 +158,9 @@ mod tests {
         assert!(cb.contains(Some("O1")) && cb.contains(Some("O2")));
         let staff = Scope::of(&user(Role::Staff, Some("O2")), &units, &outlets);
         assert!(staff.contains(Some("O2")) && !staff.contains(Some("S2")));
+        assert!(staff.sees_shared(Some("S2")) && staff.sees_shared(Some("HQ")));
+        assert!(!staff.sees_shared(Some("S1")) && !staff.sees_shared(Some("O1")));
+        assert!(!s1.sees_shared(Some("O2")) && s1.sees_shared(Some("CB")));
         assert!(Scope::of(&user(Role::Admin, None), &units, &outlets).contains(None));
         let ghost = Scope::of(&user(Role::Branch, Some("NOPE")), &units, &outlets);
         assert!(!ghost.contains(Some("NOPE")));

@@ -25,7 +25,11 @@ pub async fn communities(
     let layer = &index.communities;
     let visible: Vec<u32> = slots_in(layer, bbox.as_ref())
         .into_iter()
-        .filter(|&s| caller.scope.contains(layer.item(s).owner_org_id.as_deref()))
+        .filter(|&s| {
+            caller
+                .scope
+                .sees_shared(layer.item(s).owner_org_id.as_deref())
+        })
         .collect();
     Ok(HttpResponse::Ok().json(page.collection(
         visible,
@@ -49,7 +53,7 @@ pub async fn community(
     let c = index
         .communities
         .get(&path)
-        .filter(|c| caller.scope.contains(c.owner_org_id.as_deref()))
+        .filter(|c| caller.scope.sees_shared(c.owner_org_id.as_deref()))
         .ok_or_else(|| ApiError::not_found("community", &path))?;
     Ok(HttpResponse::Ok().json(features::community(c, crs)))
 }
@@ -67,7 +71,7 @@ pub async fn areas(
     let features: Vec<_> = index
         .areas
         .iter()
-        .filter(|a| caller.scope.contains(a.owner_org_id.as_deref()))
+        .filter(|a| caller.scope.sees_shared(a.owner_org_id.as_deref()))
         .map(|a| features::area(a, crs))
         .collect();
     let total = features.len();
@@ -91,7 +95,7 @@ pub async fn area(
     let index = app.index();
     let a = index
         .area(&path)
-        .filter(|a| caller.scope.contains(a.owner_org_id.as_deref()))
+        .filter(|a| caller.scope.sees_shared(a.owner_org_id.as_deref()))
         .ok_or_else(|| ApiError::not_found("area", &path))?;
     Ok(HttpResponse::Ok().json(features::area(a, crs)))
 }
@@ -112,7 +116,7 @@ pub async fn area_merchants(
     let index = app.index();
     let a = index
         .area(&path)
-        .filter(|a| caller.scope.contains(a.owner_org_id.as_deref()))
+        .filter(|a| caller.scope.sees_shared(a.owner_org_id.as_deref()))
         .ok_or_else(|| ApiError::not_found("area", &path))?;
     let matching: Vec<_> = index
         .merchants

@@ -6,6 +6,11 @@
 // API for coordinates in the base map's system so that points land on the right street.
 // Text on the map (area and outlet labels) is drawn into icons with the browser's own fonts, so
 // Chinese labels need no glyph server.
+//
+// Every data endpoint needs a signed-in user: the app asks /api/session first and shows a login
+// form (#login) until someone signs in; nothing else is requested before that. The session is an
+// HttpOnly cookie; the CSRF token it comes with is kept in memory and sent as X-CSRF-Token on
+// every request that is not a GET.
 (function () {
   'use strict';
 
@@ -20,6 +25,11 @@
       customers: '我行客户', our_bank: '我行', outlet: '网点', merchant: '商户', total: '共 {n} 家',
       shown: '显示前 {n} 家', loaded: '已加载 {m} 家商户', no_results: '无结果', observed: '实测',
       footfall_missing: '无实测', area_merchants: '区域内商户',
+      login_title: '登录生态圈地图', username: '用户名', password: '密码', sign_in: '登录',
+      signing_in: '正在登录…', logout: '退出', bad_credentials: '用户名或密码错误',
+      too_many_requests: '登录失败次数过多，请 {n} 秒后再试', too_many_later: '登录失败次数过多，请稍后再试',
+      login_failed: '登录失败', session_expired: '登录已过期，请重新登录',
+      contact_name: '联系人', contact_phone: '联系电话', unmask: '查看完整联系方式', audited: '查看将被记录',
     },
     en: {
       title: 'Ecosystem map', search: 'Search outlets or merchants', ours: 'Our outlets',
@@ -33,6 +43,13 @@
       merchant: 'merchant', total: '{n} in total', shown: 'first {n} shown', loaded: '{m} merchants loaded',
       no_results: 'No results', observed: 'observed', footfall_missing: 'not observed',
       area_merchants: 'Merchants in the area',
+      login_title: 'Sign in to the ecosystem map', username: 'Username', password: 'Password',
+      sign_in: 'Sign in', signing_in: 'Signing in…', logout: 'Sign out',
+      bad_credentials: 'Wrong username or password',
+      too_many_requests: 'Too many failed sign-ins: wait {n} s and try again',
+      too_many_later: 'Too many failed sign-ins: wait a while and try again',
+      login_failed: 'Sign-in failed', session_expired: 'Your session has ended: sign in again',
+      contact_name: 'Contact', contact_phone: 'Phone', unmask: 'Show full contact', audited: 'Viewing is audited',
     },
   };
   const STATUS = {
@@ -41,6 +58,7 @@
     active: ['#1b5e20', '动销', 'Active'], rejected: ['#e53935', '拒绝', 'Rejected'],
     churned: ['#6d4c41', '流失', 'Churned'],
   };
+  const ROLE_EN = { admin: 'Administrator', branch: 'Branch user', staff: 'Outlet staff' };
   const KIND_EN = { business_district: 'Business district', community: 'Community', mixed: 'Mixed', food_street: 'Food street' };
   const LIST_MAX = 200;
   const params = new URLSearchParams(location.search);
@@ -51,14 +69,38 @@
 
   const state = {
     crs: 'wgs84', categories: [], data: {}, outlet: null, merchant: null, radius: 500,
-    nearby: null, viewportMode: false,
+    nearby: null, viewportMode: false, unmasked: {},
   };
+  // { user, csrf_token } once signed in; the token lives only here (never in storage).
+  let session = null;
+  let started = false;
 
-  async function getJson(url) {
-    const r = await fetch(url);
+  // fetch with the CSRF token on anything but GET/HEAD; JSON bodies are sent as JSON.
+  async function send(url, opts) {
+    const o = Object.assign({ method: 'GET' }, opts);
+    const headers = Object.assign({}, o.headers);
+    if (!['GET', 'HEAD'].includes(o.method.toUpperCase()) && session && session.csrf_token) {
+      headers['X-CSRF-Token'] = session.csrf_token;
+    }
+    if (o.json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      o.body = JSON.stringify(o.json);
+    }
+    return fetch(url, { method: o.method, headers, body: o.body, credentials: 'same-origin' });
+  }
+
+  async function getJson(url, opts) {
+    const r = await send(url, opts);
     let body = null;
     try { body = await r.json(); } catch (e) { body = null; }
-    if (!r.ok) throw new Error((body && body.message) || `${r.status} ${url}`);
+    if (!r.ok) {
+      // Signed out elsewhere or the session ran out: back to the login form.
+      if (r.status === 401 && session) showLogin(t('session_expired'));
+      const err = new Error((body && body.message) || `${r.status} ${url}`);
+      err.status = r.status;
+      err.code = body && body.code;
+      throw err;
+    }
     return body;
   }
   const api = (path, extra) => {
@@ -201,7 +243,100 @@
     $('status-line').textContent = t('loaded', { m: d.merchants.features.length });
   }
 
+  // --- Signing in and out ---------------------------------------------------------------------
+
+  function showLogin(message) {
+    session = null;
+    document.body.dataset.auth = 'required';
+    $('user').hidden = true;
+    $('logout').hidden = true;
+    $('login').hidden = false;
+    setLoginError(message || '');
+    $('login-submit').disabled = false;
+    $('login-username').focus();
+  }
+
+  function setLoginError(text) {
+    const el = $('login-error');
+    el.textContent = text;
+    el.hidden = !text;
+  }
+
+  async function submitLogin(e) {
+    e.preventDefault();
+    const username = $('login-username').value.trim();
+    const password = $('login-password').value;
+    if (!username || !password) { setLoginError(t('bad_credentials')); return; }
+    const button = $('login-submit');
+    button.disabled = true;
+    setLoginError('');
+    try {
+      const r = await send('/api/login', { method: 'POST', json: { username, password } });
+      let body = null;
+      try { body = await r.json(); } catch (err) { body = null; }
+      if (!r.ok) {
+        const code = body && body.code;
+        if (r.status === 429 || code === 'too_many_requests') {
+          const wait = Number(r.headers.get('Retry-After'));
+          setLoginError(Number.isFinite(wait) && wait > 0 ? t('too_many_requests', { n: Math.ceil(wait) }) : t('too_many_later'));
+        } else if (code === 'bad_credentials') {
+          setLoginError(t('bad_credentials'));
+        } else {
+          setLoginError((body && body.message) || `${t('login_failed')} (${r.status})`);
+        }
+        $('login-password').select();
+        return;
+      }
+      $('login-password').value = '';
+      // A session that ended while the map was up: start afresh rather than patch the old state.
+      if (started) { location.reload(); return; }
+      signedIn(body);
+      await start();
+    } catch (err) {
+      setLoginError(String((err && err.message) || err));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function signedIn(s) {
+    session = { user: s.user, csrf_token: s.csrf_token };
+    delete document.body.dataset.auth;
+    $('login').hidden = true;
+    setLoginError('');
+    renderUser();
+    $('user').hidden = false;
+    $('logout').hidden = false;
+  }
+
+  function renderUser() {
+    if (!session) return;
+    const u = session.user;
+    const role = lang === 'zh' ? (u.role_zh || u.role) : (ROLE_EN[u.role] || u.role);
+    $('user').innerHTML = `<span class="name">${esc(u.display_name || u.username)}</span><span class="role">${esc(role)}</span>`;
+    $('user').title = `${u.display_name || ''} (${u.username}) · ${role}`;
+  }
+
+  async function logout() {
+    $('logout').disabled = true;
+    try {
+      await send('/api/logout', { method: 'POST' });
+    } finally {
+      location.reload();
+    }
+  }
+
+  async function boot() {
+    const s = await getJson('/api/session');
+    if (!s || !s.user) { showLogin(); return; }
+    signedIn(s);
+    await start();
+  }
+
+  // --- The map ---------------------------------------------------------------------------------
+
   async function start() {
+    started = true;
     // Read before the map exists: MapLibre's hash option writes the hash as soon as it starts.
     const hadHash = /^#[\d.]+\/[-\d.]+\/[-\d.]+/.test(location.hash);
     const basemap = await loadConfig();
@@ -303,7 +438,10 @@
   }
   function openPanel() { if ($('panel').hidden) setSheet(true); }
 
-  function row(k, v) { return v === null || v === undefined || v === '' ? '' : `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`; }
+  function row(k, v, field) {
+    if (v === null || v === undefined || v === '') return '';
+    return `<tr${field ? ` data-field="${field}"` : ''}><td>${esc(k)}</td><td>${esc(v)}</td></tr>`;
+  }
 
   async function selectOutlet(id, opts) {
     const options = Object.assign({ fly: true }, opts);
@@ -406,7 +544,33 @@
       row(t('address'), p.address) + row(t('rating'), p.rating) + row(t('avg_spend'), p.avg_spend_cny) +
       row(t('footfall'), footfall) + row(t('hours'), p.opening_hours) +
       row(t('ecny'), p.accepts_ecny ? t('yes') : t('no')) + row(t('competitor_signed'), p.competitor_signed) +
-      row(t('chain'), p.chain) + row('ID', p.id) + '</table>';
+      row(t('chain'), p.chain) + contactRows(p) + row('ID', p.id) + '</table>' + unmaskControl(p);
+    const button = $('unmask');
+    if (button) button.addEventListener('click', () => unmask(p.id).catch(showError));
+  }
+
+  // Contacts come masked ("王**", "138****5678"); users with can_unmask may ask for the full one,
+  // which the server records.
+  function contactRows(p) {
+    const full = state.unmasked[p.id];
+    return row(t('contact_name'), full ? full.contact_name : p.contact_name, 'contact_name') +
+      row(t('contact_phone'), full ? full.contact_phone : p.contact_phone, 'contact_phone');
+  }
+  function unmaskControl(p) {
+    const hasContact = p.contact_name || p.contact_phone;
+    if (!hasContact || state.unmasked[p.id] || !(session && session.user.can_unmask)) return '';
+    return `<div class="unmask"><button id="unmask" type="button">${esc(t('unmask'))}</button>` +
+      `<small>${esc(t('audited'))}</small></div>`;
+  }
+  async function unmask(id) {
+    const button = $('unmask');
+    if (button) button.disabled = true;
+    try {
+      state.unmasked[id] = await getJson(`/api/merchants/${encodeURIComponent(id)}/contact`);
+    } finally {
+      if (button) button.disabled = false;
+    }
+    if (state.merchant && state.merchant.properties.id === id) renderMerchant();
   }
 
   function showPlace(kind, p) {
@@ -453,6 +617,7 @@
     document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
     $('lang').textContent = t('lang');
     document.title = 'ecomap ' + t('title');
+    renderUser();
     if (window.ecomap && window.ecomap.map && window.ecomap.map.getLayer('merchants')) {
       renderLegend();
       updateCounts();
@@ -481,6 +646,8 @@
     url.searchParams.delete('outlet');
     history.replaceState(null, '', url);
   });
+  $('login').addEventListener('submit', submitLogin);
+  $('logout').addEventListener('click', () => logout().catch(showError));
   applyLang();
-  start().catch(showError);
+  boot().catch(showError);
 })();

@@ -3,10 +3,17 @@
 // console errors, page errors and failed requests, and leaves a screenshot in
 // <repo>/target/browser-artifacts/<test name>.png (failed tests included).
 //
+// Every data endpoint needs a signed-in user: app.open() signs the page in first (as admin
+// unless told otherwise, through POST /api/login from the page's own request context, so the
+// browser holds the session cookie) and app.api() sends a session cookie of the user it is asked
+// to act as (one login per user and file).
+//
 // Usage in a test file:
 //   const app = useApp();                       // registers before/after hooks for the file
 //   test('name', async (t) => {
 //     const { page, issues } = await app.open(t, '/?lang=en');   // waits for the app to be ready
+//     const zgq = await app.open(t, '/', { login: 'zgq' });      // signed in as another user
+//     const mine = await app.api('/api/merchants?limit=1', 'zgq');
 //     ...
 //     assertNoIssues(issues);
 //   });
@@ -28,6 +35,24 @@ export const ARTIFACTS = path.join(REPO, 'target', 'browser-artifacts');
 export const READY_TIMEOUT_MS = 20_000;
 const SERVER_TIMEOUT_MS = 60_000;
 const DESKTOP = { width: 1280, height: 800 };
+
+/**
+ * The logins `ecomap serve --demo` creates (ecomap::demo::DEMO_USERS on the Rust side): the one
+ * place the browser tests spell them out.
+ */
+export const DEMO_USERS = {
+  admin: { password: 'ecomap-admin-demo', role: 'admin', org: null },
+  zgq: { password: 'ecomap-branch-demo', role: 'branch', org: 'SB01' },
+  szq: { password: 'ecomap-branch-demo', role: 'branch', org: 'SB02' },
+  out01: { password: 'ecomap-staff-demo', role: 'staff', org: 'OUT01' },
+};
+
+/** {username, password} of a demo login, or a clear error for an unknown one. */
+export function credentials(username) {
+  const u = DEMO_USERS[username];
+  if (!u) throw new Error(`no demo login '${username}' (have: ${Object.keys(DEMO_USERS).join(', ')})`);
+  return { username, password: u.password };
+}
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -150,35 +175,71 @@ export async function launchBrowser() {
 }
 
 /**
+ * Signs `username` in with Node's fetch and returns the `name=value` of its session cookie.
+ */
+export async function loginCookie(baseUrl, username) {
+  const r = await fetch(`${baseUrl}/api/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(credentials(username)),
+  });
+  const body = await r.json().catch(() => null);
+  assert.equal(r.status, 200, `POST /api/login as ${username} answered ${r.status}: ${JSON.stringify(body)}`);
+  const cookie = r.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('ecomap_session='));
+  assert.ok(cookie, `POST /api/login as ${username} set no ecomap_session cookie`);
+  return cookie;
+}
+
+/**
  * Registers file-level before/after hooks that start the server and the browser, and returns
  * an object to use inside tests:
- *   app.baseUrl, app.health, app.api(path) (GET JSON from the server),
- *   app.open(t, path, options) -> { page, context, issues }.
+ *   app.baseUrl, app.health (GET /api/health as admin, so with counts),
+ *   app.api(path, as = 'admin') (GET JSON from the server as that demo user; as = null: not
+ *   signed in), app.open(t, path, options) -> { page, context, issues, requests }.
  */
 export function useApp() {
   const pagesPerTest = new WeakMap();
+  const cookies = new Map();
   const app = {
     server: null,
     browser: null,
     get baseUrl() { return this.server.baseUrl; },
     get health() { return this.server.health; },
-    async api(p) {
-      const r = await fetch(this.baseUrl + p);
+    /** The session cookie of demo user `username` (one login per user, reused). */
+    async cookie(username) {
+      if (!cookies.has(username)) cookies.set(username, loginCookie(this.baseUrl, username));
+      return cookies.get(username);
+    },
+    async api(p, as = 'admin') {
+      const headers = as ? { cookie: await this.cookie(as) } : {};
+      const r = await fetch(this.baseUrl + p, { headers });
       const body = await r.json();
-      assert.ok(r.ok, `GET ${p} answered ${r.status}: ${JSON.stringify(body)}`);
+      assert.ok(r.ok, `GET ${p} as ${as ?? 'nobody'} answered ${r.status}: ${JSON.stringify(body)}`);
       return body;
     },
     /**
      * A fresh context and page for test `t`, at `urlPath`. Options:
+     *   login ('admin' (default) | 'zgq' | 'szq' | 'out01' | null: who the page is signed in as;
+     *   null leaves it signed out, at the login form),
      *   viewport ({width, height}), contextOptions (extra newContext options),
      *   tolerateHosts (hosts like '127.0.0.1:9' whose failed requests and errors are expected),
-     *   waitReady (default true: wait for body[data-ready=true] and check window.ecomap).
+     *   waitReady (default: true when signed in: wait for body[data-ready=true] and check
+     *   window.ecomap).
+     * `requests` lists every request the page made, as 'METHOD /path?query' (same origin) or the
+     * full URL.
      */
     async open(t, urlPath = '/', options = {}) {
-      const { viewport = DESKTOP, contextOptions = {}, tolerateHosts = [], waitReady = true } = options;
+      const { login = 'admin', viewport = DESKTOP, contextOptions = {}, tolerateHosts = [] } = options;
+      const waitReady = options.waitReady ?? login !== null;
       const context = await this.browser.newContext({ viewport, deviceScaleFactor: 1, ...contextOptions });
+      await reportCspViolations(context);
       const page = await context.newPage();
       const issues = watchPage(page, tolerateHosts);
+      const requests = [];
+      page.on('request', (r) => {
+        const u = r.url();
+        requests.push(`${r.method()} ${u.startsWith(this.baseUrl) ? u.slice(this.baseUrl.length) : u}`);
+      });
       // A test's first page is <test name>.png, a second one <test name>-2.png, and so on.
       const n = (pagesPerTest.get(t) || 0) + 1;
       pagesPerTest.set(t, n);
@@ -190,13 +251,20 @@ export function useApp() {
         });
         await context.close().catch(() => {});
       });
+      if (login) {
+        // page.request shares the context's cookies: the page starts signed in.
+        const r = await page.request.post(`${this.baseUrl}/api/login`, { data: credentials(login) });
+        assert.equal(r.status(), 200, `POST /api/login as ${login} answered ${r.status()}: ${await r.text()}`);
+      }
       await page.goto(this.baseUrl + urlPath);
       if (waitReady) await waitForApp(page, issues);
-      return { page, context, issues };
+      return { page, context, issues, requests };
     },
   };
   before(async () => {
     app.server = await startServer();
+    // /api/health tells counts only to a signed-in user.
+    app.server.health = await app.api('/api/health');
     app.browser = await launchBrowser();
   });
   after(async () => {
@@ -226,6 +294,21 @@ function hostOf(url) {
   } catch {
     return null;
   }
+}
+
+/**
+ * Makes every Content-Security-Policy violation in `context`'s pages a console error (which
+ * watchPage records). Chromium already logs most of them ("Refused to load ...", "Refused to
+ * execute inline script ..."); the securitypolicyviolation event catches the rest (report-only
+ * cases, violations it only reports as an event).
+ */
+export async function reportCspViolations(context) {
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}` +
+        ` at ${e.sourceFile || '?'}:${e.lineNumber}`);
+    });
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-// The phone layout: the outlet panel is a bottom sheet and nothing overflows sideways.
+// The phone layout: the outlet panel is a bottom sheet, the header fits, nothing overflows sideways.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -27,13 +27,19 @@ test('phone_layout_uses_a_bottom_sheet', { timeout: 60_000 }, async (t) => {
     assert.ok(box.y > 300, `#panel top ${box.y} > 300 (the map stays visible above it)`);
   });
 
-  for (const sel of ['#search', '#lang']) {
+  // The header keeps search, language and sign-out (and the user's role) on screen.
+  for (const sel of ['#search', '#lang', '#logout', '#user']) {
     const el = page.locator(sel);
     assert.equal(await el.isVisible(), true, `${sel} is visible`);
     const b = await el.boundingBox();
     assert.ok(b.x >= 0 && b.x + b.width <= PHONE.width && b.y >= 0 && b.y + b.height <= PHONE.height,
       `${sel} lies inside the viewport: ${JSON.stringify(b)}`);
   }
+  const header = await page.evaluate(() => {
+    const h = document.querySelector('header');
+    return { scroll: h.scrollWidth, client: h.clientWidth };
+  });
+  assert.ok(header.scroll <= header.client, `the header does not overflow: ${JSON.stringify(header)}`);
   const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(scrollWidth <= PHONE.width, `document scrollWidth ${scrollWidth} <= ${PHONE.width}`);
   assertNoIssues(issues);
