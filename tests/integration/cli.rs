@@ -266,3 +266,92 @@ async fn logs_hold_no_personal_data_passwords_or_tokens() {
     store.close().await;
     db.cleanup().await;
 }
+
+/// `ecomap user` and `ecomap token`: add a user with a password from stdin, give them a token,
+/// disable them (which revokes the token); `demo` prints a login for each role.
+async fn user_and_token_commands_manage_accounts(db: &TestDb) {
+    use std::io::Write;
+    let out = ecomap(db, &["demo"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for login in [
+        "admin / ecomap-admin-demo",
+        "zgq / ecomap-branch-demo",
+        "out01 / ecomap-staff-demo",
+    ] {
+        assert!(stdout.contains(login), "{stdout}");
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecomap"))
+        .args([
+            "--db",
+            &db.url,
+            "user",
+            "add",
+            "wang",
+            "--role",
+            "staff",
+            "--org",
+            "OUT02",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-staff-password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = ecomap(
+        db,
+        &["user", "add", "zhao", "--role", "staff", "--org", "SB01"],
+    );
+    assert!(
+        !bad.status.success(),
+        "staff belong to an outlet, not a sub-branch"
+    );
+    let out = ecomap(db, &["token", "create", "--user", "wang"]);
+    assert!(out.status.success());
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(token.starts_with("ecm_") && token.len() == 68, "{token}");
+    let store = db.store().await;
+    let user = store
+        .token_user(&ecomap::auth::secret_hash(&token))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (user.username.as_str(), user.org_node_id.as_deref()),
+        ("wang", Some("OUT02"))
+    );
+    let (u, hash) = store.user_for_login("wang").await.unwrap().unwrap();
+    assert!(ecomap::auth::verify_password("a-long-staff-password", &hash) && !u.disabled);
+    let listed = String::from_utf8_lossy(&ecomap(db, &["user", "list"]).stdout).to_string();
+    assert!(
+        listed.contains("wang") && listed.contains("OUT02"),
+        "{listed}"
+    );
+    assert!(ecomap(db, &["user", "disable", "wang"]).status.success());
+    assert!(store
+        .token_user(&ecomap::auth::secret_hash(&token))
+        .await
+        .unwrap()
+        .is_none());
+    let (log, _) = store.audit_log(None, 100, 0).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"user_add")
+            && actions.contains(&"token_create")
+            && actions.contains(&"user_disable")
+    );
+    store.close().await;
+}
+both_backends!(user_and_token_commands_manage_accounts);
