@@ -55,6 +55,10 @@ pub enum AppError {
     Categories(#[from] crate::domain::CategoryError),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Invalid(crate::domain::FieldError),
+    #[error("scoring parameters: {0}")]
+    Params(#[from] crate::scoring::params::ParamsError),
 }
 
 /// Who is writing, and what they may write: the audit actor, their scope, the owner given to
@@ -96,6 +100,7 @@ pub struct App {
     pub categories: Categories,
     pub limits: Limits,
     pub login_limiter: crate::auth::LoginLimiter,
+    pub ranking: crate::ranking::Ranking,
     index: RwLock<SpatialIndex>,
     /// One writer at a time, so that the database commit and the index update happen in the
     /// same order for every write.
@@ -110,7 +115,12 @@ impl App {
         limits: Limits,
     ) -> Result<Arc<Self>, AppError> {
         let ds = store.load().await?;
+        let ranking = crate::ranking::Ranking::new(
+            crate::scoring::params::ScoringParams::builtin()?,
+            store.all_weights().await?,
+        );
         Ok(Arc::new(Self {
+            ranking,
             store,
             categories,
             login_limiter: crate::auth::LoginLimiter::new(
@@ -222,6 +232,7 @@ impl App {
         Store::record_import(&mut tx, "org", None, "none", counts).await?;
         tx.commit().await.map_err(StorageError::from)?;
         self.index_mut().org_units = merged;
+        self.ranking.invalidate();
         let report = ImportReport {
             kind: "org".into(),
             crs: "none".into(),
@@ -245,6 +256,7 @@ impl App {
     pub async fn write_dataset(&self, ds: Dataset) -> Result<WriteCounts, AppError> {
         let _w = self.writer.lock().await;
         let counts = self.store.write_dataset(&ds).await?;
+        self.ranking.invalidate();
         let mut index = self.index_mut();
         for u in ds.org_units {
             match index.org_units.iter_mut().find(|x| x.id == u.id) {
@@ -358,6 +370,7 @@ impl App {
     }
 
     fn apply(&self, parsed: Parsed) {
+        self.ranking.invalidate();
         let mut index = self.index_mut();
         match parsed {
             Parsed::Outlets(v) => v.into_iter().for_each(|o| {

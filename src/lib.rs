@@ -13,4 +13,6 @@ pub mod geo;
 pub mod http;
 pub mod index;
 pub mod ingest;
+pub mod ranking;
+pub mod scoring;
 pub mod storage;

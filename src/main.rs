@@ -78,6 +78,18 @@ enum Command {
     },
     /// Load the built-in Leshan demo into the database (and its demo logins).
     Demo,
+    /// Rank the merchants an outlet should win first, with each score's breakdown.
+    Score {
+        #[arg(long)]
+        outlet: String,
+        #[arg(long, default_value_t = 1000.0)]
+        radius_m: f64,
+        #[arg(long, default_value_t = 30)]
+        limit: usize,
+        /// CSV (UTF-8 with BOM, for Excel) instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
     /// Manage users: add, list, disable.
     User {
         #[command(subcommand)]
@@ -357,6 +369,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             print_demo_logins(&ecomap::demo::create_users(&app).await?);
             Ok(())
         }
+        Command::Score {
+            outlet,
+            radius_m,
+            limit,
+            csv,
+        } => score(&cli.db, &cli.categories, &outlet, radius_m, limit, csv).await,
         Command::User { action } => users(&cli.db, &cli.categories, action).await,
         Command::Token { action } => tokens(&cli.db, &cli.categories, action).await,
         Command::Gen {
@@ -568,6 +586,105 @@ async fn tokens(db: &str, cats: &Option<PathBuf>, action: TokenCmd) -> Result<()
                 .audit(Some("cli"), "token_revoke", Some(&id), None, None)
                 .await?;
             println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+async fn score(
+    db: &str,
+    cats: &Option<PathBuf>,
+    outlet_id: &str,
+    radius_m: f64,
+    limit: usize,
+    csv_out: bool,
+) -> Result<(), CliError> {
+    let app = start(db, cats).await?;
+    let outlet = app
+        .index()
+        .outlets
+        .get(outlet_id)
+        .filter(|o| o.is_ours())
+        .cloned()
+        .ok_or_else(|| CliError::Usage(format!("{outlet_id:?} is not one of our outlets")))?;
+    let warm = app.warm();
+    let effective = app.effective_weights(Some(outlet_id));
+    let index = app.index();
+    let ranked = ecomap::scoring::priority::rank(
+        &index,
+        &warm.stats,
+        &app.ranking.params,
+        &effective.weights,
+        outlet.location,
+        radius_m,
+        &|_| true,
+        limit,
+    );
+    let factor_codes: Vec<&str> = ranked
+        .first()
+        .map(|p| p.factors.iter().map(|f| f.code).collect())
+        .unwrap_or_default();
+    if csv_out {
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_all(&mut out, "\u{feff}".as_bytes())?;
+        let mut w = csv::Writer::from_writer(out);
+        let mut header = vec![
+            "rank",
+            "id",
+            "name",
+            "category",
+            "status",
+            "score",
+            "distance_m",
+            "footfall_source",
+        ];
+        header.extend(factor_codes.iter().copied());
+        w.write_record(&header)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        for (i, p) in ranked.iter().enumerate() {
+            let m = index.merchants.item(p.merchant_slot);
+            let mut row = vec![
+                (i + 1).to_string(),
+                ecomap::export::safe_cell(&m.id),
+                ecomap::export::safe_cell(&m.name),
+                m.category.clone(),
+                m.status.code().to_string(),
+                format!("{:.4}", p.score),
+                format!("{:.0}", p.distance_m),
+                p.footfall_source.to_string(),
+            ];
+            row.extend(p.factors.iter().map(|f| format!("{:.4}", f.contribution)));
+            w.write_record(&row)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+        }
+        w.flush()?;
+    } else {
+        println!(
+            "{} {} — weights: {}{}",
+            outlet.id,
+            outlet.name,
+            effective.source,
+            effective
+                .version
+                .map(|v| format!(" v{v}"))
+                .unwrap_or_default()
+        );
+        for (i, p) in ranked.iter().enumerate() {
+            let m = index.merchants.item(p.merchant_slot);
+            let why: Vec<String> = p
+                .factors
+                .iter()
+                .filter(|f| f.contribution.abs() >= 0.005)
+                .map(|f| format!("{} {:+.3}", f.zh, f.contribution))
+                .collect();
+            println!(
+                "{:>3}. {:.3}  {:<16} {:>5.0} m  {}",
+                i + 1,
+                p.score,
+                m.name,
+                p.distance_m,
+                why.join(", ")
+            );
         }
     }
     Ok(())

@@ -74,6 +74,7 @@ impl From<AppError> for ApiError {
                 truncated: ie.truncated,
             },
             AppError::Forbidden(m) => Self::Forbidden(m),
+            AppError::Invalid(e) => Self::bad(&e.field, e.reason),
             other => Self::Internal(Box::new(other)),
         }
     }

@@ -10,6 +10,7 @@ mod meta;
 mod outlets;
 mod params;
 mod places;
+mod scoring;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -89,6 +90,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
                 .route("/users", web::post().to(auth::add_user))
                 .route("/users/{username}", web::patch().to(auth::change_user))
                 .route("/audit", web::get().to(auth::audit))
+                .route(
+                    "/outlets/{id}/priorities",
+                    web::get().to(scoring::priorities),
+                )
+                .route("/scoring/weights", web::get().to(scoring::get_weights))
+                .route("/scoring/weights", web::put().to(scoring::put_weights))
+                .route("/territories", web::get().to(scoring::territories))
+                .route("/models/huff", web::post().to(scoring::huff_tool))
                 .route("/communities", web::get().to(places::communities))
                 .route("/communities/{id}", web::get().to(places::community))
                 .route("/areas", web::get().to(places::areas))

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 mod rows;
+pub mod weights;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use crate::domain::{Area, Community, Dataset, FieldError, Merchant, OrgUnit, Outlet};
 
+pub(crate) use rows::now as now_string;
 pub use rows::WriteCounts;
 
 #[derive(Debug, thiserror::Error)]

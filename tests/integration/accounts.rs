@@ -541,6 +541,7 @@ async fn every_data_endpoint_needs_a_live_credential(db: &TestDb) {
                 "get" => test::TestRequest::get(),
                 "post" => test::TestRequest::post(),
                 "patch" => test::TestRequest::patch(),
+                "put" => test::TestRequest::put(),
                 m => panic!("{m}"),
             };
             let (status, body) =

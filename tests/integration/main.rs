@@ -8,4 +8,5 @@ mod support;
 mod accounts;
 mod api;
 mod cli;
+mod scoring;
 mod storage;
