@@ -620,10 +620,10 @@ async fn score(
         &|_| true,
         limit,
     );
-    let factor_codes: Vec<&str> = ranked
-        .first()
-        .map(|p| p.factors.iter().map(|f| f.code).collect())
-        .unwrap_or_default();
+    let factor_columns: Vec<String> = ecomap::scoring::priority::FACTORS
+        .iter()
+        .map(|f| format!("factor_{}", f.0))
+        .collect();
     if csv_out {
         let mut out = std::io::stdout().lock();
         std::io::Write::write_all(&mut out, "\u{feff}".as_bytes())?;
@@ -638,7 +638,7 @@ async fn score(
             "distance_m",
             "footfall_source",
         ];
-        header.extend(factor_codes.iter().copied());
+        header.extend(factor_columns.iter().map(String::as_str));
         w.write_record(&header)
             .map_err(|e| CliError::Usage(e.to_string()))?;
         for (i, p) in ranked.iter().enumerate() {
@@ -653,7 +653,12 @@ async fn score(
                 format!("{:.0}", p.distance_m),
                 p.footfall_source.to_string(),
             ];
-            row.extend(p.factors.iter().map(|f| format!("{:.4}", f.contribution)));
+            // `+ 0.0` turns a negative zero into a plain 0.
+            row.extend(
+                p.factors
+                    .iter()
+                    .map(|f| format!("{:.4}", f.contribution + 0.0)),
+            );
             w.write_record(&row)
                 .map_err(|e| CliError::Usage(e.to_string()))?;
         }

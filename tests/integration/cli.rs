@@ -355,3 +355,64 @@ async fn user_and_token_commands_manage_accounts(db: &TestDb) {
     store.close().await;
 }
 both_backends!(user_and_token_commands_manage_accounts);
+
+/// `ecomap score --outlet OUT01 --csv`: the ranked list with every factor, for Excel.
+async fn score_command_prints_the_ranked_list_as_csv(db: &TestDb) {
+    assert!(ecomap(db, &["demo"]).status.success());
+    let out = ecomap(
+        db,
+        &[
+            "score",
+            "--outlet",
+            "OUT01",
+            "--radius-m",
+            "500",
+            "--limit",
+            "10",
+            "--csv",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    assert!(
+        headers.iter().any(|h| h == "factor_footfall")
+            && headers.iter().any(|h| h == "factor_cside")
+    );
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 10);
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    let factors: Vec<usize> = [
+        "category",
+        "footfall",
+        "avg_spend",
+        "distance",
+        "agglomeration",
+        "ecny",
+        "competitor_signed",
+        "cside",
+    ]
+    .iter()
+    .map(|n| col(&format!("factor_{n}")))
+    .collect();
+    let mut last = f64::INFINITY;
+    for r in &rows {
+        let score: f64 = r[col("score")].parse().unwrap();
+        assert!(score <= last);
+        last = score;
+        let sum: f64 = factors.iter().map(|&i| r[i].parse::<f64>().unwrap()).sum();
+        assert!((sum - score).abs() < 1e-3, "{sum} vs {score}");
+        assert!(!matches!(&r[col("status")], "signed" | "active"));
+    }
+    let bad = ecomap(db, &["score", "--outlet", "CMP01"]);
+    assert!(
+        !bad.status.success(),
+        "a competitor's outlet has no priorities"
+    );
+}
+both_backends!(score_command_prints_the_ranked_list_as_csv);
