@@ -15,6 +15,7 @@ use crate::geo::crs::{to_wgs84, Crs};
 use crate::scoring::huff::{huff, Destination, Origin};
 use crate::scoring::params::Weights;
 use crate::scoring::priority::rank;
+use crate::scoring::territory::{assign, TerritoryMethod};
 
 /// `GET /api/outlets/{id}/priorities?radius_m=&category=&status=&q=&territory=&limit=&crs=`:
 /// which merchants this outlet should win first, best first, each with its breakdown.
@@ -217,9 +218,31 @@ pub async fn territories(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::parse(req.query_string())?;
-    p.allow_only(&["outlet", "limit", "offset"])?;
+    p.allow_only(&["outlet", "method", "balance", "limit", "offset"])?;
     let page = p.page(app.limits.max_page, app.limits.max_page)?;
+    let method = match p.str("method") {
+        None | Some("nearest") => TerritoryMethod::Nearest,
+        Some("huff") => TerritoryMethod::Huff,
+        Some(v) => {
+            return Err(ApiError::bad(
+                "method",
+                format!("{v:?}: use nearest or huff"),
+            ))
+        }
+    };
+    let balance = match p.str("balance") {
+        None => None,
+        Some(_) => Some(p.f64_in("balance", 1.2, 1.0, 10.0)?),
+    };
     let warm = app.warm();
+    // The default (nearest, unbalanced) is the warm state; other choices are computed now.
+    let computed;
+    let territories = if method == TerritoryMethod::Nearest && balance.is_none() {
+        &warm.territories
+    } else {
+        computed = assign(&app.index(), &app.ranking.params, method, balance);
+        &computed
+    };
     let index = app.index();
     let outlets: Vec<_> = index
         .outlets
@@ -231,11 +254,16 @@ pub async fn territories(
             json!({
                 "outlet_id": o.id,
                 "name": o.name,
-                "merchants": warm.territories.load.get(slot).copied().unwrap_or(0),
+                "merchants": territories.load.get(slot).copied().unwrap_or(0),
             })
         })
         .collect();
-    let mut body = json!({ "method": "nearest", "detour_factor": app.ranking.params.detour_factor, "outlets": outlets });
+    let mut body = json!({
+        "method": method,
+        "balance": balance,
+        "detour_factor": app.ranking.params.detour_factor,
+        "outlets": outlets,
+    });
     if let Some(id) = p.str("outlet") {
         let slot = index
             .outlets
@@ -245,8 +273,7 @@ pub async fn territories(
                 o.is_ours() && caller.scope.contains(Some(&o.id))
             })
             .ok_or_else(|| ApiError::not_found("outlet", id))?;
-        let ids: Vec<&str> = warm
-            .territories
+        let ids: Vec<&str> = territories
             .outlet_of
             .iter()
             .enumerate()

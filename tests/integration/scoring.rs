@@ -344,11 +344,36 @@ async fn every_merchant_has_exactly_one_of_our_outlets_as_territory(db: &TestDb)
         svc,
         test::TestRequest::get()
             .uri("/api/territories?outlet=OUT01")
-            .insert_header(admin)
+            .insert_header(admin.clone())
     );
     let n = outlets.iter().find(|o| o["outlet_id"] == "OUT01").unwrap()["merchants"]
         .as_u64()
         .unwrap();
     assert_eq!(one["total"].as_u64().unwrap(), n);
+    // Balanced: nobody above ceil(1.1 × mean); every merchant still has one outlet.
+    let (status, b) = call!(
+        svc,
+        test::TestRequest::get()
+            .uri("/api/territories?balance=1.1")
+            .insert_header(admin.clone())
+    );
+    assert_eq!(status, 200, "{b}");
+    let loads: Vec<u64> = b["outlets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["merchants"].as_u64().unwrap())
+        .collect();
+    let total: u64 = loads.iter().sum();
+    assert_eq!(total as usize, app.index().merchants.len());
+    let cap = (1.1 * total as f64 / loads.len() as f64).ceil() as u64;
+    assert!(loads.iter().all(|&l| l <= cap), "{loads:?} cap {cap}");
+    let (status, h) = call!(
+        svc,
+        test::TestRequest::get()
+            .uri("/api/territories?method=huff")
+            .insert_header(admin)
+    );
+    assert_eq!((status, h["method"].as_str().unwrap()), (200, "huff"));
 }
 both_backends!(every_merchant_has_exactly_one_of_our_outlets_as_territory);
