@@ -73,7 +73,8 @@ pub async fn priorities(
                         .flatten()
                 }) == outlet_slot)
     };
-    let ranked = rank(
+    // Rank the whole circle (a few thousand merchants at most) so that `total` counts them all.
+    let mut ranked = rank(
         &index,
         &warm.stats,
         &app.ranking.params,
@@ -81,8 +82,10 @@ pub async fn priorities(
         outlet.location,
         radius_m,
         &keep,
-        limit,
+        usize::MAX,
     );
+    let total = ranked.len();
+    ranked.truncate(limit);
     let features: Vec<_> = ranked
         .iter()
         .enumerate()
@@ -119,8 +122,9 @@ pub async fn priorities(
             "distance": "straight_line_x_detour",
             "detour_factor": app.ranking.params.detour_factor,
             "weights": effective,
-            "total": ranked.len(),
+            "total": total,
             "limit": limit,
+            "truncated": total > limit,
         }),
     )))
 }

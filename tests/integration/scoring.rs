@@ -120,6 +120,10 @@ async fn food_street_outlet_ranks_unsigned_food_street_merchants_first_and_expla
         .clone();
     let feats = fc["features"].as_array().unwrap();
     assert_eq!(feats.len(), 10);
+    assert!(
+        fc["total"].as_u64().unwrap() > 10 && fc["truncated"] == true,
+        "total counts the whole circle"
+    );
     let mut on_street = 0;
     let mut last = f64::INFINITY;
     for f in feats {

@@ -30,6 +30,13 @@
       too_many_requests: '登录失败次数过多，请 {n} 秒后再试', too_many_later: '登录失败次数过多，请稍后再试',
       login_failed: '登录失败', session_expired: '登录已过期，请重新登录',
       contact_name: '联系人', contact_phone: '联系电话', unmask: '查看完整联系方式', audited: '查看将被记录',
+      priorities: '优先拓展', rank: '排名', score: '得分', factor: '因素', raw: '原始值', normalised: '归一化',
+      weight: '权重', contribution: '贡献', score_total: '总分', footfall_label: '客流量', estimated: '估算',
+      per_day: '人/日', edit_weights: '调整权重', save: '保存', reset_defaults: '恢复默认', cancel: '取消',
+      weights_in_force: '当前：{src} 第{v}版，{by} 修改于 {at}', weights_default: '当前：默认权重',
+      weights_target: '保存到：{node}（该网点的上级机构）', weights_target_self: '保存到：{node}',
+      weights_saved: '已保存：{node} 第{v}版', no_priorities: '半径内无可拓展商户', loading: '加载中…',
+      weights_invalid: '请为每项权重填写 -1 到 1 之间的数',
     },
     en: {
       title: 'Ecosystem map', search: 'Search outlets or merchants', ours: 'Our outlets',
@@ -50,6 +57,14 @@
       too_many_later: 'Too many failed sign-ins: wait a while and try again',
       login_failed: 'Sign-in failed', session_expired: 'Your session has ended: sign in again',
       contact_name: 'Contact', contact_phone: 'Phone', unmask: 'Show full contact', audited: 'Viewing is audited',
+      priorities: 'Priorities', rank: 'Rank', score: 'Score', factor: 'Factor', raw: 'Raw', normalised: 'Normalised',
+      weight: 'Weight', contribution: 'Contribution', score_total: 'Total', footfall_label: 'Footfall',
+      estimated: 'estimated', per_day: '/day', edit_weights: 'Adjust weights', save: 'Save',
+      reset_defaults: 'Reset to defaults', cancel: 'Cancel',
+      weights_in_force: 'In force: {src} v{v} by {by} at {at}', weights_default: 'In force: default weights',
+      weights_target: 'Saved for: {node} (the outlet\'s parent unit)', weights_target_self: 'Saved for: {node}',
+      weights_saved: 'Saved: {node} v{v}', no_priorities: 'No merchants to win within the radius', loading: 'Loading…',
+      weights_invalid: 'Give every weight a number from -1 to 1',
     },
   };
   const STATUS = {
@@ -61,6 +76,15 @@
   const ROLE_EN = { admin: 'Administrator', branch: 'Branch user', staff: 'Outlet staff' };
   const KIND_EN = { business_district: 'Business district', community: 'Community', mixed: 'Mixed', food_street: 'Food street' };
   const LIST_MAX = 200;
+  /** The priorities list shows this many merchants, best first. */
+  const PRIORITY_MAX = 50;
+  // The scoring factors in the API's order, with names for when no ranked merchant carries them.
+  const FACTORS = [
+    ['category', '业态价值', 'Category value'], ['footfall', '客流量', 'Footfall'],
+    ['avg_spend', '人均消费', 'Average spend'], ['distance', '步行距离', 'Walking distance'],
+    ['agglomeration', '商圈集聚', 'Food street / business district'], ['ecny', '数字人民币', 'Accepts e-CNY'],
+    ['competitor_signed', '已签他行', 'Signed with a competitor'], ['cside', 'C端潜力', 'Unbanked households in reach'],
+  ];
   const params = new URLSearchParams(location.search);
   let lang = params.get('lang') === 'en' ? 'en' : 'zh';
   const t = (k, vars) => (I18N[lang][k] || k).replace(/\{(\w+)\}/g, (_, v) => (vars || {})[v]);
@@ -70,6 +94,9 @@
   const state = {
     crs: 'wgs84', categories: [], data: {}, outlet: null, merchant: null, radius: 500,
     nearby: null, viewportMode: false, unmasked: {},
+    // The outlet panel's tab ('nearby' | 'priorities'), the ranked merchants of the outlet, and
+    // the scoring weights the editor works on ({node, may_edit, effective, defaults}).
+    tab: 'nearby', priorities: null, weights: null, weightsOpen: false, weightsMsg: '',
   };
   // { user, csrf_token } once signed in; the token lives only here (never in storage).
   let session = null;
@@ -201,6 +228,12 @@
     map.addLayer({ id: 'nearby', type: 'circle', source: 'nearby', paint: {
       'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 3, 14, 6, 17, 10],
       'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#ff6f00', 'circle-stroke-width': 1.5 } });
+    // Merchants sized by priority (priorities tab only), over the merchant dots (see-through)
+    // and under the selection and the outlets.
+    map.addLayer({ id: 'priorities', type: 'circle', source: 'priorities', paint: {
+      'circle-radius': ['interpolate', ['linear'], ['get', 'score'], 0, 4, 0.9, 14],
+      'circle-color': '#8e24aa', 'circle-opacity': 0.35, 'circle-stroke-color': '#6a1b9a',
+      'circle-stroke-width': 1, 'circle-stroke-opacity': 0.6 } });
     map.addLayer({ id: 'selected', type: 'circle', source: 'selected', paint: {
       'circle-radius': 12, 'circle-color': 'rgba(255,193,7,.35)', 'circle-stroke-color': '#ff6f00', 'circle-stroke-width': 3 } });
     map.addLayer({ id: 'areas-label', type: 'symbol', source: 'area-labels', layout: {
@@ -366,7 +399,7 @@
     map.addSource('area-labels', { type: 'geojson', data: areaLabels });
     map.addSource('merchants', { type: 'geojson', data: merchants });
     map.addSource('outlets', { type: 'geojson', data: outlets });
-    for (const s of ['radius', 'nearby', 'selected']) map.addSource(s, { type: 'geojson', data: EMPTY() });
+    for (const s of ['radius', 'nearby', 'selected', 'priorities']) map.addSource(s, { type: 'geojson', data: EMPTY() });
     addLayers(map);
     renderLegend();
     updateCounts();
@@ -451,6 +484,10 @@
     if (!f) return;
     state.outlet = f;
     state.merchant = null;
+    clearPriorities();
+    state.weights = null;
+    state.weightsOpen = false;
+    state.weightsMsg = '';
     $('merchant-detail').innerHTML = '';
     map.getSource('selected').setData(EMPTY());
     const url = new URL(location.href);
@@ -459,7 +496,7 @@
     renderOutlet();
     openPanel();
     if (options.fly) map.easeTo({ center: f.geometry.coordinates, zoom: Math.max(map.getZoom(), 15), duration: 0 });
-    await loadNearby();
+    await Promise.all([loadNearby(), showingPriorities() ? loadPriorities() : null]);
   }
 
   function renderOutlet() {
@@ -468,14 +505,241 @@
     const p = f.properties;
     const panel = $('panel');
     panel.dataset.outletId = p.id;
+    const pri = showingPriorities();
+    // Our outlets get two lists (nearby merchants, and the ones to win first); competitors only
+    // the nearby one.
+    const heading = p.is_ours
+      ? '<div class="tabs" role="tablist">' +
+        `<button type="button" id="tab-nearby" role="tab" aria-selected="${!pri}">${esc(t('nearby'))}</button>` +
+        `<button type="button" id="tab-priorities" role="tab" aria-selected="${pri}">${esc(t('priorities'))}</button></div>`
+      : `<h3>${esc(t('nearby'))}</h3>`;
     $('outlet-detail').innerHTML = `<h2>${esc(p.name)}</h2><table>` +
       row(t('bank'), p.competitor_bank || t('our_bank')) + row(t('kind'), lang === 'zh' ? p.kind_zh : KIND_EN[p.kind]) +
-      row(t('address'), p.address) + '</table>' +
-      `<h3>${esc(t('nearby'))}</h3><div class="controls"><label>${esc(t('radius'))} <select id="radius">` +
+      row(t('address'), p.address) + '</table>' + heading +
+      `<div class="controls"><label>${esc(t('radius'))} <select id="radius">` +
       [300, 500, 1000].map((r) => `<option value="${r}" ${r === state.radius ? 'selected' : ''}>${r} m</option>`).join('') +
-      '</select></label><span id="nearby-total"></span></div><ol id="nearby-list"></ol>';
-    $('radius').addEventListener('change', (e) => { state.radius = Number(e.target.value); loadNearby().catch(showError); });
+      `</select></label><span id="nearby-total"${pri ? ' hidden' : ''}></span>` +
+      `<span id="priority-total"${pri ? '' : ' hidden'}></span></div>` +
+      `<ol id="nearby-list"${pri ? ' hidden' : ''}></ol>` +
+      (p.is_ours ? `<section id="priorities-section"${pri ? '' : ' hidden'}>` +
+        '<div class="weights-bar"><span id="weights-source"></span></div>' +
+        '<form id="weights-form" hidden novalidate></form><p id="weights-msg" hidden></p>' +
+        '<ol id="priority-list"></ol></section>' : '');
+    $('radius').addEventListener('change', (e) => {
+      state.radius = Number(e.target.value);
+      loadNearby().catch(showError);
+      if (showingPriorities()) loadPriorities().catch(showError);
+    });
+    if (p.is_ours) {
+      $('tab-nearby').addEventListener('click', () => setTab('nearby'));
+      $('tab-priorities').addEventListener('click', () => setTab('priorities'));
+      $('weights-form').addEventListener('submit', (e) => { e.preventDefault(); saveWeights().catch(showError); });
+    }
     if (state.nearby) renderNearby();
+    if (pri) {
+      renderPriorities();
+      renderWeights();
+    }
+  }
+
+  // --- Priorities: which nearby merchants to win first, and the weights behind the score ----------
+
+  const showingPriorities = () => state.tab === 'priorities' && !!state.outlet && !!state.outlet.properties.is_ours;
+  const factorName = (f) => (lang === 'zh' ? f.zh : f.en);
+  // A fixed number of decimals, without a "-0.000".
+  const fixed = (v, d) => {
+    const s = Number(v).toFixed(d);
+    return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+  };
+  function fmtTime(iso) {
+    const d = new Date(iso);
+    if (!iso || Number.isNaN(d.getTime())) return iso || '';
+    const z = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${z(d.getMonth() + 1)}-${z(d.getDate())} ${z(d.getHours())}:${z(d.getMinutes())}`;
+  }
+  function weightsLine(eff) {
+    if (!eff || eff.source === 'default' || eff.version === null || eff.version === undefined) return t('weights_default');
+    return t('weights_in_force', { src: eff.source, v: eff.version, by: eff.changed_by || '?', at: fmtTime(eff.changed_at) });
+  }
+  // The factors' names as the API gives them (any ranked merchant has all of them), else ours.
+  function factorNames() {
+    const names = {};
+    for (const [code, zh, en] of FACTORS) names[code] = { code, zh, en };
+    const first = state.priorities && state.priorities.features[0];
+    for (const f of (first && first.properties.factors) || []) names[f.code] = f;
+    return names;
+  }
+
+  function clearPriorities() {
+    state.priorities = null;
+    const map = window.ecomap && window.ecomap.map;
+    if (map && map.getSource('priorities')) map.getSource('priorities').setData(EMPTY());
+    if (map && map.getLayer('nearby')) map.setLayoutProperty('nearby', 'visibility', 'visible');
+  }
+
+  function setTab(tab) {
+    if (state.tab === tab) return;
+    state.tab = tab;
+    if (tab !== 'priorities') {
+      clearPriorities();
+      state.weightsOpen = false;
+    }
+    renderOutlet();
+    renderMerchant();
+    if (tab === 'priorities') loadPriorities().catch(showError);
+  }
+
+  // The weights the editor works on: those of the outlet's parent unit if the user may set them,
+  // else the outlet's own (a unit below the user's), else the parent's, read-only.
+  async function loadWeights(f) {
+    const p = f.properties;
+    let first = null;
+    for (const node of [p.parent_org_id, p.id].filter(Boolean)) {
+      let w;
+      try {
+        w = await getJson(`/api/scoring/weights?${new URLSearchParams({ org: node })}`);
+      } catch (err) {
+        if (err.status === 401) throw err;
+        continue;
+      }
+      const info = Object.assign({ outletId: p.id, node: w.org_node_id, self: node === p.id }, w);
+      if (w.may_edit) return info;
+      if (!first) first = info;
+      if (session && session.user.role === 'staff') break;
+    }
+    return first || { outletId: p.id, node: null, may_edit: false };
+  }
+
+  let prioritySeq = 0;
+  async function loadPriorities() {
+    const f = state.outlet;
+    const map = window.ecomap.map;
+    const radius = state.radius;
+    const seq = ++prioritySeq;
+    const total = $('priority-total');
+    if (total && !state.priorities) total.textContent = t('loading');
+    const [pr, weights] = await Promise.all([
+      api(`/api/outlets/${encodeURIComponent(f.properties.id)}/priorities`, { radius_m: radius, limit: PRIORITY_MAX }),
+      state.weights && state.weights.outletId === f.properties.id ? state.weights : loadWeights(f),
+    ]);
+    if (seq !== prioritySeq || state.outlet !== f || state.radius !== radius || !showingPriorities()) return;
+    state.priorities = pr;
+    state.weights = weights;
+    map.getSource('priorities').setData(pr);
+    // The sized circles replace the nearby rings while the tab is shown.
+    map.setLayoutProperty('nearby', 'visibility', 'none');
+    renderPriorities();
+    renderWeights();
+    if (state.merchant) renderMerchant();
+  }
+
+  function renderPriorities() {
+    const pr = state.priorities;
+    const list = $('priority-list');
+    if (!list || !pr) return;
+    const n = pr.features.length;
+    $('priority-total').textContent = n < (pr.limit || PRIORITY_MAX) ? t('total', { n }) : t('shown', { n });
+    const selected = state.merchant && state.merchant.properties.id;
+    list.innerHTML = n ? pr.features.map((m) => {
+      const p = m.properties;
+      const color = (STATUS[p.status] || STATUS.prospect)[0];
+      return `<li data-merchant-id="${esc(p.id)}"${p.id === selected ? ' class="selected"' : ''}>` +
+        `<span class="rank">${esc(p.rank)}</span><span class="name"><span class="dot" style="background:${color}"></span>` +
+        `${esc(p.name)} <small>${esc(lang === 'zh' ? p.category_zh : p.category_en)}</small></span>` +
+        `<span class="score" title="${esc(t('score'))}">${fixed(p.score, 2)}</span>` +
+        `<span class="dist">${Math.round(p.distance_m)} m</span></li>`;
+    }).join('') : `<li class="empty">${esc(t('no_priorities'))}</li>`;
+    list.querySelectorAll('li[data-merchant-id]').forEach((li) => li.addEventListener('click', () => selectMerchant(li.dataset.merchantId, { fly: true })));
+  }
+
+  // The line saying which weights are in force, the edit button (for users who may edit) and,
+  // when open, the form.
+  function renderWeights() {
+    const source = $('weights-source');
+    if (!source) return;
+    source.textContent = state.priorities ? weightsLine(state.priorities.weights) : '';
+    const w = state.weights;
+    // Only users who may set the weights get the button (staff never see it).
+    const wantButton = !!(w && w.may_edit) && !state.weightsOpen;
+    let button = $('weights-edit');
+    if (wantButton && !button) {
+      button = document.createElement('button');
+      button.type = 'button';
+      button.id = 'weights-edit';
+      button.addEventListener('click', () => openWeightsForm());
+      source.parentNode.appendChild(button);
+    } else if (!wantButton && button) {
+      button.remove();
+    }
+    if (button && wantButton) button.textContent = t('edit_weights');
+    const msg = $('weights-msg');
+    msg.textContent = state.weightsMsg;
+    msg.hidden = !state.weightsMsg;
+    const form = $('weights-form');
+    if (!(w && w.may_edit && state.weightsOpen)) { form.hidden = true; form.innerHTML = ''; return; }
+    if (!form.hidden && form.dataset.lang === lang) return; // keep what is being typed
+    const names = factorNames();
+    const values = w.effective.weights;
+    form.dataset.lang = lang;
+    form.innerHTML = `<p class="target">${esc(t(w.self ? 'weights_target_self' : 'weights_target', { node: w.node }))}</p>` +
+      (state.priorities && weightsLine(state.priorities.weights) === weightsLine(w.effective) ? ''
+        : `<p class="current">${esc(weightsLine(w.effective))}</p>`) + '<div class="weights-grid">' +
+      FACTORS.map(([code]) => `<label><span>${esc(factorName(names[code]))}</span>` +
+        `<input type="number" name="${code}" step="0.05" min="-1" max="1" value="${esc(values[code])}"></label>`).join('') +
+      '</div><p id="weights-error" role="alert" hidden></p><div class="buttons">' +
+      `<button type="submit" id="weights-save">${esc(t('save'))}</button>` +
+      `<button type="button" id="weights-reset">${esc(t('reset_defaults'))}</button>` +
+      `<button type="button" id="weights-cancel">${esc(t('cancel'))}</button></div>`;
+    form.hidden = false;
+    $('weights-reset').addEventListener('click', () => {
+      for (const [code] of FACTORS) form.elements[code].value = w.defaults[code];
+      setWeightsError('');
+    });
+    $('weights-cancel').addEventListener('click', () => { state.weightsOpen = false; renderWeights(); });
+  }
+
+  function openWeightsForm() {
+    state.weightsOpen = true;
+    state.weightsMsg = '';
+    renderWeights();
+    const first = $('weights-form').querySelector('input');
+    if (first) first.focus();
+  }
+
+  function setWeightsError(text) {
+    const el = $('weights-error');
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = !text;
+  }
+
+  async function saveWeights() {
+    const w = state.weights;
+    const form = $('weights-form');
+    if (!w || !w.may_edit || !form) return;
+    const body = {};
+    for (const [code] of FACTORS) {
+      const v = form.elements[code].value.trim();
+      if (v === '' || !Number.isFinite(Number(v))) { setWeightsError(t('weights_invalid')); form.elements[code].focus(); return; }
+      body[code] = Number(v);
+    }
+    const button = $('weights-save');
+    button.disabled = true;
+    setWeightsError('');
+    let saved;
+    try {
+      saved = await getJson(`/api/scoring/weights?${new URLSearchParams({ org: w.node })}`, { method: 'PUT', json: body });
+    } catch (err) {
+      if ($('weights-save')) $('weights-save').disabled = false;
+      setWeightsError(String((err && err.message) || err));
+      return;
+    }
+    // The new weights apply at once: read them back and re-rank.
+    state.weightsOpen = false;
+    state.weightsMsg = t('weights_saved', { node: saved.org_node_id, v: saved.version });
+    state.weights = null;
+    renderWeights();
+    if (showingPriorities()) await loadPriorities();
   }
 
   // A circle of radius_m around a point, as a polygon in the current crs (small-distance approx.).
@@ -519,13 +783,14 @@
   async function selectMerchant(id, opts) {
     const options = Object.assign({ fly: true }, opts);
     const map = window.ecomap.map;
-    const f = (state.nearby && state.nearby.features.find((m) => m.properties.id === id))
+    const f = (state.priorities && state.priorities.features.find((m) => m.properties.id === id))
+      || (state.nearby && state.nearby.features.find((m) => m.properties.id === id))
       || state.data.merchants.features.find((m) => m.properties.id === id)
       || await api(`/api/merchants/${encodeURIComponent(id)}`).catch(() => null);
     if (!f) return;
     state.merchant = f;
     map.getSource('selected').setData({ type: 'FeatureCollection', features: [f] });
-    document.querySelectorAll('#nearby-list li').forEach((li) => li.classList.toggle('selected', li.dataset.merchantId === id));
+    document.querySelectorAll('#nearby-list li, #priority-list li').forEach((li) => li.classList.toggle('selected', li.dataset.merchantId === id));
     renderMerchant();
     openPanel();
     $('merchant-detail').scrollIntoView({ block: 'nearest' });
@@ -544,9 +809,34 @@
       row(t('address'), p.address) + row(t('rating'), p.rating) + row(t('avg_spend'), p.avg_spend_cny) +
       row(t('footfall'), footfall) + row(t('hours'), p.opening_hours) +
       row(t('ecny'), p.accepts_ecny ? t('yes') : t('no')) + row(t('competitor_signed'), p.competitor_signed) +
-      row(t('chain'), p.chain) + contactRows(p) + row('ID', p.id) + '</table>' + unmaskControl(p);
+      row(t('chain'), p.chain) + contactRows(p) + row('ID', p.id) + '</table>' + unmaskControl(p) + breakdown(p.id);
     const button = $('unmask');
     if (button) button.addEventListener('click', () => unmask(p.id).catch(showError));
+  }
+
+  // Why a merchant ranks where it does: one row per factor (raw value, normalised 0..1, weight,
+  // contribution = normalised × weight); the contributions add up to the score.
+  function breakdown(id) {
+    const m = showingPriorities() && state.priorities && state.priorities.features.find((f) => f.properties.id === id);
+    if (!m) return '';
+    const p = m.properties;
+    const observed = p.footfall_source === 'observed';
+    const raw = (f) => {
+      const v = Number(f.raw);
+      if (!Number.isFinite(v)) return esc(f.raw);
+      const s = Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : fixed(v, 2);
+      return f.code === 'distance' ? `${s} m` : s;
+    };
+    return `<h3>${esc(t('priorities'))} · ${esc(t('rank'))} ${esc(p.rank)} · ${esc(t('score'))} ${fixed(p.score, 2)}</h3>` +
+      `<p class="footfall-source" data-source="${esc(p.footfall_source)}">${esc(t('footfall_label'))}：` +
+      `${esc(t(observed ? 'observed' : 'estimated'))}（${esc(Math.round(p.footfall_estimate))} ${esc(t('per_day'))}）</p>` +
+      '<table id="score-breakdown"><thead><tr>' +
+      ['factor', 'raw', 'normalised', 'weight', 'contribution'].map((k) => `<th>${esc(t(k))}</th>`).join('') +
+      '</tr></thead><tbody>' + (p.factors || []).map((f) => `<tr data-factor="${esc(f.code)}">` +
+        `<td>${esc(factorName(f))}</td><td class="raw">${raw(f)}</td><td class="normalised">${fixed(f.normalised, 2)}</td>` +
+        `<td class="weight">${fixed(f.weight, 2)}</td><td class="contribution">${fixed(f.contribution, 3)}</td></tr>`).join('') +
+      `</tbody><tfoot><tr data-total><td colspan="4">${esc(t('score_total'))}</td>` +
+      `<td class="contribution total">${fixed(p.score, 3)}</td></tr></tfoot></table>`;
   }
 
   // Contacts come masked ("王**", "138****5678"); users with can_unmask may ask for the full one,
@@ -576,6 +866,7 @@
   function showPlace(kind, p) {
     state.outlet = null;
     state.nearby = null;
+    clearPriorities();
     $('panel').dataset.outletId = '';
     const rows = kind === 'community'
       ? row(t('households'), p.households) + row(t('population'), p.population) +
@@ -640,6 +931,8 @@
   document.querySelector('#panel .close').addEventListener('click', () => {
     setSheet(false);
     state.outlet = null; state.nearby = null;
+    clearPriorities();
+    state.weightsOpen = false;
     const map = window.ecomap.map;
     for (const s of ['nearby', 'radius', 'selected']) map.getSource(s).setData(EMPTY());
     const url = new URL(location.href);
