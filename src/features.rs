@@ -86,6 +86,7 @@ pub fn merchant(m: &Merchant, categories: &Categories, crs: Crs) -> Feature {
             "chain": m.chain,
             "status": m.status.code(),
             "status_zh": m.status.zh(),
+            "status_since": m.status_since.map(|d| d.to_string()),
             "owner_org_id": m.owner_org_id,
             // Personal information is masked here, always; unmasking is its own audited call.
             "contact_name": m.contact.as_ref().and_then(|c| c.name.as_deref().map(crate::domain::mask_name)),

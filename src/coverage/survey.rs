@@ -229,7 +229,7 @@ pub fn survey(
         .iter()
         .filter_map(|&s| {
             let m = index.merchants.item(s);
-            if priority::excluded(m) {
+            if priority::excluded(m, scoring) {
                 return None;
             }
             let near = nearest_ours(index, m.location);

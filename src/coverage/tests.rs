@@ -612,7 +612,12 @@ fn survey_of_the_leshan_food_street_reads_like_a_meeting_brief() {
     assert_eq!(s.top_prospects.len(), 15);
     for pr in &s.top_prospects {
         let m = index.merchants.get(&pr.id).unwrap();
-        assert!(!priority::excluded(m), "{} is {:?}", m.id, m.status);
+        assert!(
+            !priority::excluded(m, &ScoringParams::builtin().unwrap()),
+            "{} is {:?}",
+            m.id,
+            m.status
+        );
         assert!(street.contains(&m.location));
         assert!(pr.nearest_outlet_id.is_some());
     }

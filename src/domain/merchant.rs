@@ -92,6 +92,8 @@ pub struct MerchantDraft {
     pub competitor_signed: Option<String>,
     pub chain: Option<String>,
     pub status: PipelineStatus,
+    /// The day the status was last set (e.g. when the merchant said no), if the data says.
+    pub status_since: Option<chrono::NaiveDate>,
     /// The org node (org unit or our outlet) that owns this merchant in our pipeline.
     pub owner_org_id: Option<String>,
     /// Owner or contact person (personal information under PIPL: stored only when given).
@@ -123,6 +125,8 @@ pub struct Merchant {
     /// The chain it belongs to; `None` for an independent.
     pub chain: Option<String>,
     pub status: PipelineStatus,
+    /// The day the status was last set (a rejection's date starts its cool-down).
+    pub status_since: Option<chrono::NaiveDate>,
     /// The org node (org unit or our outlet) that owns it; `None`: only administrators see it.
     pub owner_org_id: Option<String>,
     /// Personal information: shown masked unless the caller may unmask (and that is audited);
@@ -208,6 +212,15 @@ impl TryFrom<MerchantDraft> for Merchant {
             competitor_signed: optional_text(d.competitor_signed),
             chain: optional_text(d.chain),
             status: d.status,
+            status_since: match d.status_since {
+                Some(day) if day > crate::domain::today() + chrono::Duration::days(1) => {
+                    return Err(FieldError::new(
+                        "status_since",
+                        format!("{day} is in the future"),
+                    ))
+                }
+                other => other,
+            },
             owner_org_id: optional_text(d.owner_org_id),
             contact: {
                 let name = optional_text(d.contact_name);
@@ -236,6 +249,7 @@ impl Merchant {
             competitor_signed: self.competitor_signed.clone(),
             chain: self.chain.clone(),
             status: self.status,
+            status_since: self.status_since,
             owner_org_id: self.owner_org_id.clone(),
             contact_name: self.contact.as_ref().and_then(|c| c.name.clone()),
             contact_phone: self.contact.as_ref().and_then(|c| c.phone.clone()),

@@ -87,3 +87,12 @@ pub(crate) fn check_id(value: &str) -> Result<String, FieldError> {
     }
     Ok(v.to_string())
 }
+
+/// Today in China Standard Time (UTC+8), the calendar the banks' users live by.
+pub fn today() -> chrono::NaiveDate {
+    let now = chrono::Utc::now();
+    chrono::FixedOffset::east_opt(8 * 3600).map_or_else(
+        || now.date_naive(),
+        |cst| now.with_timezone(&cst).date_naive(),
+    )
+}

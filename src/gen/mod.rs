@@ -831,6 +831,7 @@ fn build(cfg: &GenConfig) -> Result<(Dataset, Sink), GenError> {
     communities(cfg, &layout, &frame, &mut rng, &mut ds, &mut sink);
     assign_owners(&mut ds);
     contacts(cfg.seed, &mut ds);
+    rejection_dates(cfg.seed, &mut ds);
     Ok((ds, sink))
 }
 
@@ -859,6 +860,20 @@ fn assign_owners(ds: &mut Dataset) {
     for a in &mut ds.areas {
         a.owner_org_id =
             nearest(a.polygon.representative_point()).and_then(|o| o.parent_org_id.clone());
+    }
+}
+
+/// When each rejection happened: within the 240 days before 2026-11-01 (a fixed day, so that
+/// the data stays the same), so that some are past a 90-day cool-down and some are not.
+fn rejection_dates(seed: u64, ds: &mut Dataset) {
+    let Some(base) = chrono::NaiveDate::from_ymd_opt(2026, 11, 1) else {
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0dec_11ed);
+    for m in &mut ds.merchants {
+        if m.status == PipelineStatus::Rejected {
+            m.status_since = Some(base - chrono::Duration::days(rng.random_range(0..240)));
+        }
     }
 }
 
@@ -1196,6 +1211,7 @@ fn merchants(
             competitor_signed,
             chain: chain.map(str::to_string),
             status,
+            status_since: None,
             owner_org_id: None,
             contact_name: None,
             contact_phone: None,

@@ -304,6 +304,24 @@ fn merchant(ctx: &Ctx<'_>, rec: &Record) -> Result<Merchant, Errors> {
             )
         }),
     );
+    let status_since = take(
+        &mut errors,
+        match rec
+            .get(Field::StatusSince)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            None => Ok(None),
+            Some(v) => crate::ingest::values::parse_date(v)
+                .map(Some)
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "status_since",
+                        format!("{v:?} is not a date (2026-03-15, 2026/3/15 or 2026年3月15日)"),
+                    )
+                }),
+        },
+    );
     let (
         Some(name),
         Some(category),
@@ -336,6 +354,7 @@ fn merchant(ctx: &Ctx<'_>, rec: &Record) -> Result<Merchant, Errors> {
         competitor_signed,
         chain: values::optional_text(rec.get(Field::Chain)),
         status,
+        status_since: status_since.flatten(),
         owner_org_id: rec.get(Field::OwnerOrgId).map(str::to_string),
         contact_name: rec.get(Field::ContactName).map(str::to_string),
         contact_phone: rec.get(Field::ContactPhone).map(str::to_string),

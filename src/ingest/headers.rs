@@ -33,6 +33,7 @@ pub(crate) enum Field {
     CompetitorSigned,
     Chain,
     Status,
+    StatusSince,
     Bank,
     Kind,
     ParentOrgId,
@@ -105,6 +106,16 @@ const ALIASES: &[(Field, &[&str])] = &[
     ),
     (Field::Chain, &["chain", "连锁品牌", "品牌"]),
     (Field::Status, &["status", "状态", "拓展状态"]),
+    (
+        Field::StatusSince,
+        &[
+            "status_since",
+            "status_date",
+            "状态日期",
+            "状态更新日期",
+            "拒绝日期",
+        ],
+    ),
     (Field::Bank, &["bank", "银行", "所属银行"]),
     (Field::Kind, &["kind", "网点类型", "商圈类型"]),
     (
@@ -157,6 +168,7 @@ impl Field {
             Field::CompetitorSigned => "competitor_signed",
             Field::Chain => "chain",
             Field::Status => "status",
+            Field::StatusSince => "status_since",
             Field::Bank => "bank",
             Field::Kind => "kind",
             Field::ParentOrgId => "parent_org_id",
@@ -199,6 +211,7 @@ impl Field {
                     | CompetitorSigned
                     | Chain
                     | Status
+                    | StatusSince
                     | OwnerOrgId
                     | ContactName
                     | ContactPhone

@@ -234,3 +234,48 @@ mod tests {
         assert!(parse_bool(Some("maybe")).is_err());
     }
 }
+
+/// A calendar date as Excel users write it: 2026-03-15, 2026/3/15, 2026.3.15 or 2026年3月15日.
+pub(crate) fn parse_date(v: &str) -> Option<chrono::NaiveDate> {
+    let cleaned: String = v
+        .trim()
+        .trim_end_matches('日')
+        .chars()
+        .map(|c| {
+            if matches!(c, '年' | '月' | '/' | '.') {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mut parts = cleaned.split('-').map(str::trim);
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(y, m, d)
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::parse_date;
+
+    #[test]
+    fn dates_in_the_ways_excel_users_write_them() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 3, 15);
+        for v in [
+            "2026-03-15",
+            "2026/3/15",
+            "2026.3.15",
+            "2026年3月15日",
+            " 2026-3-15 ",
+        ] {
+            assert_eq!(parse_date(v), d, "{v}");
+        }
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("15/03/2026"), None);
+    }
+}

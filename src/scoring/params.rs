@@ -102,8 +102,7 @@ pub struct ScoringParams {
     pub default_category: CategoryParams,
     /// By category code (`data/categories.toml`).
     pub categories: HashMap<String, CategoryParams>,
-    /// Days a rejecting merchant stays excluded (not yet applied: rejections carry no date
-    /// until visit events exist, so every rejected merchant is treated as in cool-down).
+    /// Days a rejecting merchant stays excluded, counted from its `status_since` date.
     pub cooldown_days: u32,
     /// Walking ≈ straight line × this, where no street network is known.
     pub detour_factor: f64,

@@ -58,15 +58,23 @@ pub const FACTORS: [(&str, &str, &str); 8] = [
 pub const FOOD_STREET: f64 = 1.0;
 pub const BUSINESS_DISTRICT: f64 = 0.7;
 
-/// Whether the merchant is left off every list: signed or active (already ours), or rejected.
-/// A rejection should keep a merchant off only for `cooldown_days`, but rejections carry no
-/// date until visit events exist, so every rejected merchant is treated as in cool-down.
-/// Churned merchants come back as prospects worth winning back.
-pub fn excluded(m: &Merchant) -> bool {
-    matches!(
-        m.status,
-        PipelineStatus::Signed | PipelineStatus::Active | PipelineStatus::Rejected
-    )
+/// Whether the merchant is left off every list today: signed or active (already ours), or
+/// rejected less than `cooldown_days` ago. A rejection without a date (`status_since`) counts
+/// as recent: better to wait than to knock on a door that just closed. Churned merchants come
+/// back as prospects worth winning back.
+pub fn excluded(m: &Merchant, params: &ScoringParams) -> bool {
+    excluded_on(m, params.cooldown_days, crate::domain::today())
+}
+
+/// [`excluded`] on a given day.
+pub fn excluded_on(m: &Merchant, cooldown_days: u32, today: chrono::NaiveDate) -> bool {
+    match m.status {
+        PipelineStatus::Signed | PipelineStatus::Active => true,
+        PipelineStatus::Rejected => m
+            .status_since
+            .is_none_or(|since| (today - since).num_days() < i64::from(cooldown_days)),
+        _ => false,
+    }
 }
 
 /// The raw and normalised values of the eight factors, in [`FACTORS`] order.
@@ -118,6 +126,7 @@ fn value(w: &Weights, measured: &[(f64, f64); 8]) -> f64 {
 fn scorable<'a>(
     index: &'a SpatialIndex,
     stats: &MerchantStats,
+    params: &ScoringParams,
     merchant_slot: u32,
     distance_m: f64,
 ) -> Option<&'a Merchant> {
@@ -126,7 +135,7 @@ fn scorable<'a>(
         return None;
     }
     let m = index.merchants.item(merchant_slot);
-    (!excluded(m)).then_some(m)
+    (!excluded(m, params)).then_some(m)
 }
 
 /// Scores the merchant in `merchant_slot` at `distance_m` (straight line) from an outlet.
@@ -141,7 +150,7 @@ pub fn score(
     merchant_slot: u32,
     distance_m: f64,
 ) -> Option<Priority> {
-    let m = scorable(index, stats, merchant_slot, distance_m)?;
+    let m = scorable(index, stats, params, merchant_slot, distance_m)?;
     let slot = merchant_slot as usize;
     let distance_m = distance_m.max(0.0);
     let walking_m = distance_m * params.detour_factor;
@@ -199,7 +208,7 @@ pub fn rank(
     index
         .merchants
         .for_each_within_radius(at, radius_m, |slot, d| {
-            let Some(m) = scorable(index, stats, slot, d) else {
+            let Some(m) = scorable(index, stats, params, slot, d) else {
                 return;
             };
             if !keep(m) {
@@ -288,22 +297,23 @@ mod tests {
     }
 
     #[test]
-    fn signed_active_and_rejected_are_excluded() {
+    fn signed_active_and_recently_rejected_are_excluded() {
         let (index, stats) = leshan();
         let p = params();
         for status in PipelineStatus::ALL {
-            let slot = index
-                .merchants
-                .items()
-                .iter()
-                .position(|m| m.status == status)
-                .unwrap() as u32;
-            let s = score(&index, &stats, &p, &p.weights, slot, 100.0);
-            let out = matches!(
-                status,
-                PipelineStatus::Signed | PipelineStatus::Active | PipelineStatus::Rejected
-            );
-            assert_eq!(s.is_none(), out, "{status:?}");
+            for (slot, m) in index.merchants.items().iter().enumerate() {
+                if m.status != status {
+                    continue;
+                }
+                let s = score(&index, &stats, &p, &p.weights, slot as u32, 100.0);
+                // Rejections depend on their date (see cooldown_tests); the rest do not.
+                let out = match status {
+                    PipelineStatus::Signed | PipelineStatus::Active => true,
+                    PipelineStatus::Rejected => excluded(m, &p),
+                    _ => false,
+                };
+                assert_eq!(s.is_none(), out, "{status:?} {}", m.id);
+            }
         }
         assert!(score(&index, &stats, &p, &p.weights, u32::MAX, 100.0).is_none());
         let out = index.outlets.get("OUT01").unwrap().location;
@@ -320,7 +330,7 @@ mod tests {
         assert!(!list.is_empty());
         assert!(list
             .iter()
-            .all(|pr| !excluded(index.merchants.item(pr.merchant_slot))));
+            .all(|pr| !excluded(index.merchants.item(pr.merchant_slot), &p)));
     }
 
     #[test]
@@ -331,7 +341,7 @@ mod tests {
             .merchants
             .items()
             .iter()
-            .position(|m| !excluded(m))
+            .position(|m| !excluded(m, &p))
             .unwrap() as u32;
         let near = score(&index, &stats, &p, &p.weights, slot, 50.0).unwrap();
         let far = score(&index, &stats, &p, &p.weights, slot, 800.0).unwrap();
@@ -423,5 +433,65 @@ mod tests {
             index.merchants.item(pr.merchant_slot).status,
             PipelineStatus::Signed | PipelineStatus::Active
         )));
+    }
+}
+
+#[cfg(test)]
+mod cooldown_tests {
+    use super::*;
+    use crate::domain::MerchantDraft;
+
+    fn merchant(status: PipelineStatus, since: Option<chrono::NaiveDate>) -> Merchant {
+        Merchant::try_from(MerchantDraft {
+            id: "m".into(),
+            name: "店".into(),
+            category: "dining".into(),
+            lon: 103.76,
+            lat: 29.57,
+            status,
+            status_since: since,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_rejection_cools_down_for_the_configured_days() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let days_ago = |n: i64| Some(today - chrono::Duration::days(n));
+        assert!(excluded_on(
+            &merchant(PipelineStatus::Rejected, days_ago(10)),
+            90,
+            today
+        ));
+        assert!(excluded_on(
+            &merchant(PipelineStatus::Rejected, days_ago(89)),
+            90,
+            today
+        ));
+        assert!(!excluded_on(
+            &merchant(PipelineStatus::Rejected, days_ago(90)),
+            90,
+            today
+        ));
+        assert!(!excluded_on(
+            &merchant(PipelineStatus::Rejected, days_ago(10)),
+            7,
+            today
+        ));
+        assert!(
+            excluded_on(&merchant(PipelineStatus::Rejected, None), 90, today),
+            "no date: wait"
+        );
+        assert!(excluded_on(
+            &merchant(PipelineStatus::Signed, None),
+            90,
+            today
+        ));
+        assert!(!excluded_on(
+            &merchant(PipelineStatus::Churned, None),
+            90,
+            today
+        ));
     }
 }

@@ -213,7 +213,8 @@ pub(crate) fn outlet(r: &AnyRow) -> Result<Outlet, StorageError> {
 
 pub(crate) const SELECT_MERCHANTS: &str = "SELECT id, name, category, lon, lat, address, \
      footfall_daily, avg_spend_cny, rating, opening_hours, accepts_ecny, competitor_signed, \
-     chain, status, owner_org_id, contact_name, contact_phone FROM merchants ORDER BY id";
+     chain, status, status_since, owner_org_id, contact_name, contact_phone FROM merchants \
+     ORDER BY id";
 
 pub async fn upsert_merchants(
     tx: &mut Transaction<'static, Any>,
@@ -238,6 +239,7 @@ pub async fn upsert_merchants(
                 opt_text(&m.competitor_signed),
                 opt_text(&m.chain),
                 text(m.status.code()),
+                Val::Text(m.status_since.map(|d| d.to_string())),
                 opt_text(&m.owner_org_id),
                 Val::Text(m.contact.as_ref().and_then(|c| c.name.clone())),
                 Val::Text(m.contact.as_ref().and_then(|c| c.phone.clone())),
@@ -263,6 +265,7 @@ pub async fn upsert_merchants(
             "competitor_signed",
             "chain",
             "status",
+            "status_since",
             "owner_org_id",
             "contact_name",
             "contact_phone",
@@ -294,6 +297,16 @@ pub(crate) fn merchant(r: &AnyRow) -> Result<Merchant, StorageError> {
         chain: r.try_get("chain")?,
         status: PipelineStatus::parse(&status)
             .ok_or_else(|| corrupt_field("merchants", &id, "status"))?,
+        status_since: {
+            let v: Option<String> = r.try_get("status_since")?;
+            match v {
+                Some(v) => Some(
+                    v.parse()
+                        .map_err(|_| corrupt_field("merchants", &id, "status_since"))?,
+                ),
+                None => None,
+            }
+        },
         owner_org_id: r.try_get("owner_org_id")?,
         contact_name: r.try_get("contact_name")?,
         contact_phone: r.try_get("contact_phone")?,
