@@ -2,6 +2,7 @@
 //! read the index and shape GeoJSON; errors go through `error::ApiError`.
 
 mod auth;
+mod coverage;
 mod error;
 mod exports;
 mod imports;
@@ -98,6 +99,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
                 .route("/scoring/weights", web::put().to(scoring::put_weights))
                 .route("/territories", web::get().to(scoring::territories))
                 .route("/models/huff", web::post().to(scoring::huff_tool))
+                .route("/outlets/{id}/circles", web::get().to(coverage::circles))
+                .route("/coverage/grid", web::get().to(coverage::grid))
+                .route(
+                    "/coverage/outlets",
+                    web::get().to(coverage::compare_outlets),
+                )
+                .route("/areas/{id}/survey", web::get().to(coverage::area_survey))
+                .route("/survey", web::post().to(coverage::drawn_survey))
                 .route("/communities", web::get().to(places::communities))
                 .route("/communities/{id}", web::get().to(places::community))
                 .route("/areas", web::get().to(places::areas))

@@ -465,7 +465,12 @@ async fn every_path_in_the_openapi_spec_answers(db: &TestDb) {
                 .replace("/merchants/{id}", &format!("/merchants/{merchant}"))
                 .replace("/communities/{id}", &format!("/communities/{community}"))
                 .replace("/areas/{id}", &format!("/areas/{area}"))
-                .replace("{kind}", "areas");
+                .replace("{kind}", "areas")
+                // The grid needs a place: an outlet's circle.
+                .replace(
+                    "/api/coverage/grid",
+                    &format!("/api/coverage/grid?outlet={outlet}"),
+                );
             for method in ops.as_object().unwrap().keys() {
                 let status = match (method.as_str(), path.as_str()) {
                     ("get", _) => {

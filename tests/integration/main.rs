@@ -8,5 +8,6 @@ mod support;
 mod accounts;
 mod api;
 mod cli;
+mod coverage;
 mod scoring;
 mod storage;

@@ -1,0 +1,342 @@
+//! Ecosystem coverage as JSON/GeoJSON: an outlet's life circles, the H3 coverage grid, the
+//! survey of an area (商圈 / 好吃街) and the comparison of a branch's outlets. Distances are
+//! straight line × detour until a street network is loaded; every answer says so.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::params::Params;
+use super::Shared;
+use crate::coverage::{self, CoverageParams};
+use crate::domain::{Location, Merchant};
+use crate::geo::crs::{from_wgs84, Crs};
+
+fn coverage_params() -> Result<CoverageParams, ApiError> {
+    CoverageParams::builtin().map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
+/// A circle of `radius_m` around `at` as a closed ring in `crs` (64 segments).
+fn ring(at: Location, radius_m: f64, crs: Crs) -> Vec<Vec<f64>> {
+    let d_lat = radius_m / 111_195.0;
+    let d_lon = d_lat / at.lat().to_radians().cos();
+    (0..=64)
+        .map(|i| {
+            let a = f64::from(i) / 64.0 * std::f64::consts::TAU;
+            let (x, y) = from_wgs84(crs, at.lon() + d_lon * a.cos(), at.lat() + d_lat * a.sin());
+            vec![x, y]
+        })
+        .collect()
+}
+
+/// `GET /api/outlets/{id}/circles?crs=`: the 5/10/15-minute life circles as polygons, each with
+/// its merchants by category and status, signed share, communities and households, competitor
+/// outlets and competitor-signed merchants; plus the outlet's community coverage share.
+pub async fn circles(
+    app: Shared,
+    caller: Caller,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["crs"])?;
+    let crs = p.crs()?;
+    let params = coverage_params()?;
+    let detour = app.ranking.params.detour_factor;
+    let index = app.index();
+    let outlet = index
+        .outlets
+        .get(&path)
+        .filter(|o| caller.scope.sees_outlet(o))
+        .ok_or_else(|| ApiError::not_found("outlet", &path))?;
+    let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
+    let summaries = coverage::life_circles(&index, outlet.location, &params, detour, &keep);
+    let cov = coverage::community_coverage(&index, &params, detour, &keep);
+    let share = coverage::share_around(
+        &index,
+        &cov,
+        outlet.location,
+        params.outer_circle().radius_m(detour),
+    );
+    let features: Vec<_> = summaries
+        .iter()
+        .rev()
+        .map(|s| {
+            json!({
+                "type": "Feature",
+                "geometry": { "type": "Polygon", "coordinates": [ring(outlet.location, s.radius_m, crs)] },
+                "properties": s,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "outlet_id": outlet.id,
+        "distance": coverage::DISTANCE_MODEL,
+        "community_coverage": share,
+        "crs_code": crs.code(),
+    })))
+}
+
+/// `GET /api/coverage/grid?outlet=|area=|bbox=&resolution=8..10&crs=`: H3 hexes with merchants,
+/// signed, prospects, households, footfall, summed priority and a white-space flag.
+pub async fn grid(app: Shared, caller: Caller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["outlet", "area", "bbox", "resolution", "crs"])?;
+    let crs = p.crs()?;
+    let params = coverage_params()?;
+    let res = p.usize_in(
+        "resolution",
+        usize::from(params.default_h3_resolution),
+        8,
+        10,
+    )?;
+    let resolution = h3o::Resolution::try_from(res as u8)
+        .map_err(|e| ApiError::bad("resolution", e.to_string()))?;
+    let bbox = p.bbox(crs, app.limits.max_bbox_deg)?;
+    let warm = app.warm();
+    let effective = app.effective_weights(caller.user.org_node_id.as_deref());
+    let index = app.index();
+    let (merchants, communities): (Vec<u32>, Vec<u32>) = if let Some(id) = p.str("outlet") {
+        let o = index
+            .outlets
+            .get(id)
+            .filter(|o| caller.scope.sees_outlet(o))
+            .ok_or_else(|| ApiError::not_found("outlet", id))?;
+        let r = params
+            .outer_circle()
+            .radius_m(app.ranking.params.detour_factor);
+        (
+            index
+                .merchants
+                .within_radius(o.location, r)
+                .iter()
+                .map(|h| h.slot)
+                .collect(),
+            index
+                .communities
+                .within_radius(o.location, r)
+                .iter()
+                .map(|h| h.slot)
+                .collect(),
+        )
+    } else if let Some(id) = p.str("area") {
+        let a = index
+            .area(id)
+            .filter(|a| caller.scope.sees_shared(a.owner_org_id.as_deref()))
+            .ok_or_else(|| ApiError::not_found("area", id))?;
+        (
+            index.merchants.in_polygon(&a.polygon),
+            index.communities.in_polygon(&a.polygon),
+        )
+    } else if let Some(b) = &bbox {
+        (index.merchants.in_bbox(b), index.communities.in_bbox(b))
+    } else {
+        return Err(ApiError::bad("outlet", "give outlet, area or bbox"));
+    };
+    let merchants: Vec<u32> = merchants
+        .into_iter()
+        .filter(|&s| {
+            caller
+                .scope
+                .contains(index.merchants.item(s).owner_org_id.as_deref())
+        })
+        .collect();
+    let priority_of = |slot: u32| {
+        crate::scoring::priority::score(
+            &index,
+            &warm.stats,
+            &app.ranking.params,
+            &effective.weights,
+            slot,
+            0.0,
+        )
+        .map_or(0.0, |p| p.score)
+    };
+    let hexes = coverage::grid(
+        &index,
+        &warm.stats,
+        &priority_of,
+        &merchants,
+        &communities,
+        resolution,
+        &params,
+    );
+    let features: Vec<_> = hexes
+        .iter()
+        .map(|h| {
+            let ring: Vec<Vec<f64>> = h
+                .boundary
+                .iter()
+                .map(|[x, y]| {
+                    let (a, b) = from_wgs84(crs, *x, *y);
+                    vec![a, b]
+                })
+                .collect();
+            let mut props = serde_json::to_value(h).unwrap_or_default();
+            if let Some(o) = props.as_object_mut() {
+                o.remove("boundary");
+            }
+            json!({ "type": "Feature", "id": h.cell, "geometry": { "type": "Polygon", "coordinates": [ring] }, "properties": props })
+        })
+        .collect();
+    let whitespace = hexes.iter().filter(|h| h.whitespace).count();
+    Ok(HttpResponse::Ok().json(json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "resolution": res,
+        "hexes": hexes.len(),
+        "whitespace_hexes": whitespace,
+        "crs_code": crs.code(),
+    })))
+}
+
+/// `GET /api/areas/{id}/survey`: the survey of a stored area (business mix, signed share, top
+/// prospects, communities and households in reach, competing banks nearby).
+pub async fn area_survey(
+    app: Shared,
+    caller: Caller,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["reach_m"])?;
+    let polygon = {
+        let index = app.index();
+        let a = index
+            .area(&path)
+            .filter(|a| caller.scope.sees_shared(a.owner_org_id.as_deref()))
+            .ok_or_else(|| ApiError::not_found("area", &path))?;
+        (a.polygon.clone(), a.name.clone())
+    };
+    survey_of(&app, &caller, &p, &polygon.0, Some(&polygon.1))
+}
+
+/// `POST /api/survey` with a GeoJSON Polygon geometry (WGS-84 unless `?crs=`): the survey of a
+/// polygon drawn on the map.
+pub async fn drawn_survey(
+    app: Shared,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<geojson::Geometry>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["reach_m", "crs"])?;
+    let crs = p.crs()?;
+    let geojson::Value::Polygon(rings) = &body.value else {
+        return Err(ApiError::bad("body", "send a GeoJSON Polygon geometry"));
+    };
+    let rings: Vec<Vec<[f64; 2]>> = rings
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|pos| {
+                    let (x, y) = crate::geo::crs::to_wgs84(
+                        crs,
+                        pos.first().copied().unwrap_or(f64::NAN),
+                        pos.get(1).copied().unwrap_or(f64::NAN),
+                    );
+                    [x, y]
+                })
+                .collect()
+        })
+        .collect();
+    let polygon = crate::domain::ValidPolygon::from_rings(&rings)
+        .map_err(|e| ApiError::bad("body", format!("{}: {}", e.field, e.reason)))?;
+    let [a, b, c, d] = polygon.bbox();
+    if c - a > 0.2 || d - b > 0.2 {
+        return Err(ApiError::bad(
+            "body",
+            "a surveyed area may span at most 0.2° (about 20 km)",
+        ));
+    }
+    survey_of(&app, &caller, &p, &polygon, None)
+}
+
+fn survey_of(
+    app: &crate::app::App,
+    caller: &Caller,
+    p: &Params,
+    polygon: &crate::domain::ValidPolygon,
+    name: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let detour = app.ranking.params.detour_factor;
+    let reach_walking = p.f64_in("reach_m", 1000.0, 100.0, 3000.0)?;
+    let warm = app.warm();
+    let effective = app.effective_weights(caller.user.org_node_id.as_deref());
+    let index = app.index();
+    let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
+    let mut s = coverage::survey(
+        &index,
+        &warm.stats,
+        &app.ranking.params,
+        &effective.weights,
+        polygon,
+        name,
+        reach_walking / detour,
+        &keep,
+    );
+    s.communities_in_reach.retain(|c| {
+        index
+            .communities
+            .get(&c.id)
+            .is_some_and(|x| caller.scope.sees_shared(x.owner_org_id.as_deref()))
+    });
+    Ok(HttpResponse::Ok().json(s))
+}
+
+/// `GET /api/coverage/outlets?branch=`: one row per our outlet in the caller's scope (or under
+/// `branch`): circles' merchants and signed shares, covered households, white space, competitors,
+/// and the essential categories missing around it.
+pub async fn compare_outlets(
+    app: Shared,
+    caller: Caller,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["branch"])?;
+    let params = coverage_params()?;
+    let detour = app.ranking.params.detour_factor;
+    let under: Option<std::collections::HashSet<String>> = match p.str("branch") {
+        None => None,
+        Some(b) => {
+            if !caller.scope.sees_shared(Some(b)) {
+                return Err(ApiError::not_found("org unit", b));
+            }
+            let ghost = crate::auth::User {
+                id: String::new(),
+                username: String::new(),
+                display_name: String::new(),
+                role: crate::auth::Role::Branch,
+                org_node_id: Some(b.to_string()),
+                can_unmask: false,
+                disabled: false,
+            };
+            match app.scope_of(&ghost) {
+                crate::auth::Scope::Nodes { own, .. } => Some(own),
+                crate::auth::Scope::All => None,
+            }
+        }
+    };
+    let warm = app.warm();
+    let index = app.index();
+    let outlets: Vec<u32> = index
+        .outlets
+        .items()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.is_ours() && caller.scope.contains(Some(&o.id)))
+        .filter(|(_, o)| under.as_ref().is_none_or(|u| u.contains(&o.id)))
+        .map(|(s, _)| s as u32)
+        .collect();
+    let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
+    let cov = coverage::community_coverage(&index, &params, detour, &keep);
+    let rows = coverage::compare(&index, &warm.stats, &cov, &outlets, &params, detour, &keep);
+    Ok(HttpResponse::Ok().json(json!({
+        "outlets": rows,
+        "distance": coverage::DISTANCE_MODEL,
+        "essential": params.essential,
+    })))
+}

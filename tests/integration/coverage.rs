@@ -1,0 +1,194 @@
+//! Ecosystem coverage over HTTP: circles agree with brute force on what the database holds,
+//! the grid adds up, the food street's survey reads right, and all of it is scoped.
+
+use std::sync::Arc;
+
+use actix_web::{test, App as ActixApp};
+use ecomap::app::{App, Limits};
+use ecomap::auth::Role;
+use ecomap::domain::Categories;
+use serde_json::{json, Value};
+
+use crate::api::{bearer, body_json};
+use crate::both_backends;
+use crate::support::TestDb;
+
+async fn demo(db: &TestDb) -> Arc<App> {
+    let app = App::start(
+        db.store().await,
+        Categories::builtin().unwrap(),
+        Limits::default(),
+    )
+    .await
+    .unwrap();
+    ecomap::demo::load(&app).await.unwrap();
+    app
+}
+
+async fn coverage_endpoints_agree_with_brute_force_and_are_scoped(db: &TestDb) {
+    let app = demo(db).await;
+    let a2 = app.clone();
+    let svc = test::init_service(
+        ActixApp::new().configure(move |cfg| ecomap::http::configure(cfg, a2, None)),
+    )
+    .await;
+    let admin = bearer(&app, Role::Admin, None, false).await;
+    let get = |uri: &str, auth: &(String, String)| {
+        test::TestRequest::get()
+            .uri(uri)
+            .insert_header(auth.clone())
+            .to_request()
+    };
+
+    // Circles: merchants within walking/detour metres of OUT01, counted from the stored data.
+    let (status, c): (u16, Value) =
+        body_json(test::call_service(&svc, get("/api/outlets/OUT01/circles", &admin)).await).await;
+    assert_eq!(status, 200, "{c}");
+    let stored = app.store.load().await.unwrap();
+    let out = stored
+        .outlets
+        .iter()
+        .find(|o| o.id == "OUT01")
+        .unwrap()
+        .location;
+    for f in c["features"].as_array().unwrap() {
+        let p = &f["properties"];
+        let r = p["radius_m"].as_f64().unwrap();
+        let walking = p["walking_m"].as_f64().unwrap();
+        assert!((r * 1.3 - walking).abs() < 1e-6);
+        let inside: Vec<_> = stored
+            .merchants
+            .iter()
+            .filter(|m| out.distance_m(&m.location) <= r)
+            .collect();
+        assert_eq!(
+            p["merchants"].as_u64().unwrap() as usize,
+            inside.len(),
+            "{walking} m"
+        );
+        let signed = inside
+            .iter()
+            .filter(|m| matches!(m.status.code(), "signed" | "active"))
+            .count();
+        assert_eq!(p["signed"].as_u64().unwrap() as usize, signed);
+        let hh: u64 = stored
+            .communities
+            .iter()
+            .filter(|x| out.distance_m(&x.location) <= r)
+            .map(|x| u64::from(x.households))
+            .sum();
+        assert_eq!(p["households"].as_u64().unwrap(), hh);
+    }
+    assert_eq!(c["distance"], "straight_line_x_detour");
+
+    // Grid over the food street: hex sums equal the merchants inside.
+    let street = stored
+        .areas
+        .iter()
+        .find(|a| a.name.contains("张公桥"))
+        .unwrap()
+        .clone();
+    let (status, g) = body_json(
+        test::call_service(
+            &svc,
+            get(&format!("/api/coverage/grid?area={}", street.id), &admin),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{g}");
+    let in_street = stored
+        .merchants
+        .iter()
+        .filter(|m| street.polygon.contains(&m.location))
+        .count();
+    let sum: u64 = g["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["merchants"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum as usize, in_street);
+
+    // Survey: mostly dining, competing banks listed, prospects unsigned.
+    let (status, s) = body_json(
+        test::call_service(
+            &svc,
+            get(&format!("/api/areas/{}/survey", street.id), &admin),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["merchants"].as_u64().unwrap() as usize, in_street);
+    assert_eq!(s["mix"][0]["code"], "dining");
+    assert!(!s["competitor_outlets"].as_array().unwrap().is_empty());
+    assert!(s["top_prospects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| !matches!(p["status"].as_str().unwrap(), "signed" | "active")));
+    // The same polygon, drawn, gives the same survey.
+    let drawn = json!({"type": "Polygon", "coordinates": street.polygon.rings()});
+    let req = test::TestRequest::post()
+        .uri("/api/survey")
+        .insert_header(admin.clone())
+        .set_json(drawn)
+        .to_request();
+    let (status, d) = body_json(test::call_service(&svc, req).await).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["merchants"], s["merchants"]);
+
+    // Compare: one row per outlet of ours.
+    let (_, cmp) =
+        body_json(test::call_service(&svc, get("/api/coverage/outlets", &admin)).await).await;
+    assert_eq!(cmp["outlets"].as_array().unwrap().len(), 6);
+
+    // Scope: szq (SB02) cannot see OUT01's circles; zgq's grid counts only SB01's merchants.
+    let szq = bearer(&app, Role::Branch, Some("SB02"), false).await;
+    let (status, _) =
+        body_json(test::call_service(&svc, get("/api/outlets/OUT01/circles", &szq)).await).await;
+    assert_eq!(status, 404);
+    let (_, rows) =
+        body_json(test::call_service(&svc, get("/api/coverage/outlets", &szq)).await).await;
+    assert!(rows["outlets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["outlet_id"] != "OUT01"));
+    let zgq = bearer(&app, Role::Branch, Some("SB01"), false).await;
+    let (_, gz) = body_json(
+        test::call_service(
+            &svc,
+            get(&format!("/api/coverage/grid?area={}", street.id), &zgq),
+        )
+        .await,
+    )
+    .await;
+    let sb01: std::collections::HashSet<&str> = ["SB01"]
+        .into_iter()
+        .chain(
+            stored
+                .outlets
+                .iter()
+                .filter(|o| o.parent_org_id.as_deref() == Some("SB01"))
+                .map(|o| o.id.as_str()),
+        )
+        .collect();
+    let want = stored
+        .merchants
+        .iter()
+        .filter(|m| {
+            street.polygon.contains(&m.location)
+                && m.owner_org_id.as_deref().is_some_and(|o| sb01.contains(o))
+        })
+        .count();
+    let got: u64 = gz["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["merchants"].as_u64().unwrap())
+        .sum();
+    assert_eq!(got as usize, want);
+}
+both_backends!(coverage_endpoints_agree_with_brute_force_and_are_scoped);
