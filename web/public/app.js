@@ -872,7 +872,10 @@
       ? row(t('households'), p.households) + row(t('population'), p.population) +
         row(t('price'), p.avg_house_price_cny_m2) + row(t('customers'), p.bank_customers) + row(t('address'), p.address)
       : row(t('kind'), lang === 'zh' ? p.kind_zh : KIND_EN[p.kind]);
-    $('outlet-detail').innerHTML = `<h2>${esc(p.name)}</h2><table>${rows}</table>`;
+    const survey = kind === 'area'
+      ? `<p><a id="survey-link" href="/survey.html?area=${encodeURIComponent(p.id)}${lang === 'en' ? '&lang=en' : ''}" target="_blank" rel="noopener">${lang === 'zh' ? '商圈调研报告（可打印）' : 'Area survey (printable)'}</a></p>`
+      : '';
+    $('outlet-detail').innerHTML = `<h2>${esc(p.name)}</h2><table>${rows}</table>${survey}`;
     $('merchant-detail').innerHTML = '';
     openPanel();
   }
