@@ -67,12 +67,7 @@ pub fn community_coverage(
 ) -> Vec<CommunityCoverage> {
     let radius = super::straight_m(params.community_circle_m, detour);
     let layer = &index.merchants;
-    // Group code → position in params.essential.
-    let essential_of: Vec<Option<usize>> = layer
-        .groups()
-        .iter()
-        .map(|g| params.essential.iter().position(|(c, _)| c == g))
-        .collect();
+    let essential_of = essential_codes(index, params);
     // `keep` need not be Sync, so it is asked once per merchant here, before the threads: which
     // slots are signed merchants of an essential category in scope (one pass over the items,
     // a few milliseconds for a million, after which the scans read one byte per hit).
@@ -82,32 +77,19 @@ pub fn community_coverage(
         .map(|m| is_signed(m) && params.essential.iter().any(|(c, _)| *c == m.category) && keep(m))
         .collect();
     let counted = &counted;
-    let communities = index.communities.items();
+    let is_counted = |m_slot: u32| counted.get(m_slot as usize).copied().unwrap_or(false);
     let one = |slot: usize, counts: &mut Vec<u32>| -> CommunityCoverage {
-        let c = &communities[slot];
-        counts.iter_mut().for_each(|n| *n = 0);
-        layer.for_each_within_radius_grouped(c.location, radius, |m_slot, group, _| {
-            let Some(Some(e)) = essential_of.get(group as usize) else {
-                return;
-            };
-            if counted.get(m_slot as usize).copied().unwrap_or(false) {
-                counts[*e] += 1;
-            }
-        });
-        let missing: Vec<(String, u32, u32)> = params
-            .essential
-            .iter()
-            .zip(counts.iter())
-            .filter(|((_, k), have)| **have < *k)
-            .map(|((cat, k), &have)| (cat.clone(), have, *k))
-            .collect();
-        CommunityCoverage {
-            community_id: c.id.clone(),
-            households: c.households,
-            covered: missing.is_empty(),
-            missing,
-        }
+        coverage_at(
+            index,
+            params,
+            radius,
+            &essential_of,
+            &is_counted,
+            slot as u32,
+            counts,
+        )
     };
+    let communities = index.communities.items();
     let run = |range: std::ops::Range<usize>| -> Vec<CommunityCoverage> {
         let mut counts = vec![0u32; params.essential.len()];
         range.map(|slot| one(slot, &mut counts)).collect()
@@ -143,6 +125,86 @@ pub fn community_coverage(
         }
         out
     })
+}
+
+/// Group code → position in `params.essential`.
+fn essential_codes(index: &SpatialIndex, params: &CoverageParams) -> Vec<Option<usize>> {
+    index
+        .merchants
+        .groups()
+        .iter()
+        .map(|g| params.essential.iter().position(|(c, _)| c == g))
+        .collect()
+}
+
+/// One community's coverage: its 10-minute circle's signed merchants of each essential category
+/// (`is_counted` says which merchant slots count), against the k each needs.
+fn coverage_at(
+    index: &SpatialIndex,
+    params: &CoverageParams,
+    radius: f64,
+    essential_of: &[Option<usize>],
+    is_counted: &dyn Fn(u32) -> bool,
+    slot: u32,
+    counts: &mut [u32],
+) -> CommunityCoverage {
+    let c = index.communities.item(slot);
+    counts.iter_mut().for_each(|n| *n = 0);
+    index
+        .merchants
+        .for_each_within_radius_grouped(c.location, radius, |m_slot, group, _| {
+            let Some(Some(e)) = essential_of.get(group as usize) else {
+                return;
+            };
+            if is_counted(m_slot) {
+                counts[*e] += 1;
+            }
+        });
+    let missing: Vec<(String, u32, u32)> = params
+        .essential
+        .iter()
+        .zip(counts.iter())
+        .filter(|((_, k), have)| **have < *k)
+        .map(|((cat, k), &have)| (cat.clone(), have, *k))
+        .collect();
+    CommunityCoverage {
+        community_id: c.id.clone(),
+        households: c.households,
+        covered: missing.is_empty(),
+        missing,
+    }
+}
+
+/// The coverage of the given community slots only (e.g. those around one outlet), asking `keep`
+/// only about the merchants met: for a request about one place, without a pass over the city.
+pub fn community_coverage_of(
+    index: &SpatialIndex,
+    params: &CoverageParams,
+    detour: f64,
+    keep: &dyn Fn(&Merchant) -> bool,
+    slots: &[u32],
+) -> Vec<CommunityCoverage> {
+    let radius = super::straight_m(params.community_circle_m, detour);
+    let essential_of = essential_codes(index, params);
+    let is_counted = |m_slot: u32| {
+        let m = index.merchants.item(m_slot);
+        is_signed(m) && keep(m)
+    };
+    let mut counts = vec![0u32; params.essential.len()];
+    slots
+        .iter()
+        .map(|&slot| {
+            coverage_at(
+                index,
+                params,
+                radius,
+                &essential_of,
+                &is_counted,
+                slot,
+                &mut counts,
+            )
+        })
+        .collect()
 }
 
 /// The row of a community slot, from `coverage` as [`community_coverage`] returned it; when

@@ -39,7 +39,8 @@ pub struct OutletRow {
 
 /// One row per outlet slot of `outlets`, in the given order (slots outside the layer skipped).
 /// The `1km` hexes' white space ignores priority (no scores are needed for the flag).
-/// `coverage` is [`super::community_coverage`]'s result.
+/// `coverage` is [`super::community_coverage`]'s result, or [`super::community_coverage_of`]'s
+/// for the communities around these outlets.
 pub fn compare(
     index: &SpatialIndex,
     stats: &MerchantStats,

@@ -36,7 +36,10 @@ pub mod params;
 pub mod survey;
 
 pub use circles::{life_circles, CategoryCount, CircleSummary};
-pub use community::{community_coverage, share_around, share_of, CommunityCoverage, CoverageShare};
+pub use community::{
+    community_coverage, community_coverage_of, share_around, share_of, CommunityCoverage,
+    CoverageShare,
+};
 pub use compare::{compare, OutletRow};
 pub use grid::{grid, Hex};
 pub use params::{straight_m, Circle, CoverageParams, ParamsError};

@@ -686,3 +686,39 @@ fn compare_returns_one_row_per_outlet_with_shares_in_0_to_1() {
     }
     assert!(compare(&index, &stats, &cov, &[u32::MAX], &p, DETOUR, &all).is_empty());
 }
+
+#[test]
+fn coverage_of_some_communities_equals_their_rows_of_the_whole_city() {
+    let p = params();
+    let (index, _, _) = leshan();
+    let in_scope = |m: &Merchant| m.owner_org_id.as_deref() == Some("OUT01");
+    let all_rows = community_coverage(&index, &p, DETOUR, &in_scope);
+    let slots: Vec<u32> = (0..index.communities.len() as u32).step_by(3).collect();
+    let some = community_coverage_of(&index, &p, DETOUR, &in_scope, &slots);
+    assert_eq!(some.len(), slots.len());
+    for (row, &slot) in some.iter().zip(&slots) {
+        let want = &all_rows[slot as usize];
+        assert_eq!(
+            (&row.community_id, row.covered, &row.missing),
+            (&want.community_id, want.covered, &want.missing)
+        );
+    }
+    // And the share around an outlet is the same from either.
+    let at = index.outlets.get("OUT01").unwrap().location;
+    let r = p.outer_circle().radius_m(DETOUR);
+    let around: Vec<u32> = index
+        .communities
+        .within_radius(at, r)
+        .iter()
+        .map(|h| h.slot)
+        .collect();
+    let near = community_coverage_of(&index, &p, DETOUR, &in_scope, &around);
+    let (a, b) = (
+        share_around(&index, &all_rows, at, r),
+        share_around(&index, &near, at, r),
+    );
+    assert_eq!(
+        (a.households, a.covered_households),
+        (b.households, b.covered_households)
+    );
+}

@@ -52,13 +52,16 @@ pub async fn circles(
         .ok_or_else(|| ApiError::not_found("outlet", &path))?;
     let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
     let summaries = coverage::life_circles(&index, outlet.location, &params, detour, &keep);
-    let cov = coverage::community_coverage(&index, &params, detour, &keep);
-    let share = coverage::share_around(
-        &index,
-        &cov,
-        outlet.location,
-        params.outer_circle().radius_m(detour),
-    );
+    // Only the communities around this outlet: a request about one place stays cheap.
+    let outer_m = params.outer_circle().radius_m(detour);
+    let around: Vec<u32> = index
+        .communities
+        .within_radius(outlet.location, outer_m)
+        .iter()
+        .map(|h| h.slot)
+        .collect();
+    let cov = coverage::community_coverage_of(&index, &params, detour, &keep, &around);
+    let share = coverage::share_around(&index, &cov, outlet.location, outer_m);
     let features: Vec<_> = summaries
         .iter()
         .rev()
@@ -332,7 +335,21 @@ pub async fn compare_outlets(
         .map(|(s, _)| s as u32)
         .collect();
     let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
-    let cov = coverage::community_coverage(&index, &params, detour, &keep);
+    // The coverage of the communities around these outlets only, not the whole city's.
+    let outer_m = params.outer_circle().radius_m(detour);
+    let mut around: Vec<u32> = outlets
+        .iter()
+        .flat_map(|&o| {
+            index
+                .communities
+                .within_radius(index.outlets.item(o).location, outer_m)
+                .into_iter()
+                .map(|h| h.slot)
+        })
+        .collect();
+    around.sort_unstable();
+    around.dedup();
+    let cov = coverage::community_coverage_of(&index, &params, detour, &keep, &around);
     let rows = coverage::compare(&index, &warm.stats, &cov, &outlets, &params, detour, &keep);
     Ok(HttpResponse::Ok().json(json!({
         "outlets": rows,
