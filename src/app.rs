@@ -59,6 +59,8 @@ pub enum AppError {
     Invalid(crate::domain::FieldError),
     #[error("scoring parameters: {0}")]
     Params(#[from] crate::scoring::params::ParamsError),
+    #[error("coverage parameters: {0}")]
+    CoverageParams(#[from] crate::coverage::ParamsError),
 }
 
 /// Who is writing, and what they may write: the audit actor, their scope, the owner given to
@@ -105,6 +107,17 @@ pub struct App {
     /// One writer at a time, so that the database commit and the index update happen in the
     /// same order for every write.
     writer: tokio::sync::Mutex<()>,
+    /// Bumped by every change to what readers see (data, org tree, weights): tiles' ETags and
+    /// the caches below are keyed by it.
+    generation: std::sync::atomic::AtomicU64,
+    /// Coverage parameters (data/coverage.toml), parsed once.
+    pub coverage: crate::coverage::CoverageParams,
+    /// Tile settings (zoom rules, feature limits).
+    pub tile_params: crate::tiles::TileParams,
+    /// Merchants in Z-order for tiles, for one generation; rebuilt lazily after a change.
+    merchant_order: RwLock<Option<Arc<crate::tiles::MerchantOrder>>>,
+    /// Encoded tiles that are costly to make (the coverage grid), by generation.
+    pub tile_cache: crate::tiles::cache::TileCache,
 }
 
 impl App {
@@ -130,7 +143,52 @@ impl App {
             limits,
             index: RwLock::new(SpatialIndex::build(ds)),
             writer: tokio::sync::Mutex::new(()),
+            generation: std::sync::atomic::AtomicU64::new(1),
+            coverage: crate::coverage::CoverageParams::builtin()?,
+            tile_params: crate::tiles::TileParams::default(),
+            merchant_order: RwLock::new(None),
+            tile_cache: crate::tiles::cache::TileCache::new(4_096),
         }))
+    }
+
+    /// The generation of what readers see; changes with every write.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks a change: drops the scoring warm state and moves the generation on. Called with
+    /// the index write lock held (or right after the change it marks).
+    pub(crate) fn changed(&self) {
+        self.ranking.invalidate();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Moves the generation on without touching the data's warm state (a weights change).
+    pub(crate) fn generation_bump(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The merchants in Z-order for `index` (which the caller holds read-locked, so the
+    /// generation cannot move meanwhile), built now if a write made the last one stale.
+    pub fn merchant_order(&self, index: &SpatialIndex) -> Arc<crate::tiles::MerchantOrder> {
+        let generation = self.generation();
+        if let Some(o) = self
+            .merchant_order
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|o| o.generation == generation)
+        {
+            return o.clone();
+        }
+        let built = Arc::new(crate::tiles::MerchantOrder::build(index, generation));
+        *self
+            .merchant_order
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(built.clone());
+        built
     }
 
     /// Read access to the index. Never held across an await.
@@ -232,7 +290,7 @@ impl App {
         Store::record_import(&mut tx, "org", None, "none", counts).await?;
         tx.commit().await.map_err(StorageError::from)?;
         self.index_mut().org_units = merged;
-        self.ranking.invalidate();
+        self.changed();
         let report = ImportReport {
             kind: "org".into(),
             crs: "none".into(),
@@ -256,8 +314,8 @@ impl App {
     pub async fn write_dataset(&self, ds: Dataset) -> Result<WriteCounts, AppError> {
         let _w = self.writer.lock().await;
         let counts = self.store.write_dataset(&ds).await?;
-        self.ranking.invalidate();
         let mut index = self.index_mut();
+        self.changed();
         for u in ds.org_units {
             match index.org_units.iter_mut().find(|x| x.id == u.id) {
                 Some(old) => *old = u,
@@ -370,8 +428,8 @@ impl App {
     }
 
     fn apply(&self, parsed: Parsed) {
-        self.ranking.invalidate();
         let mut index = self.index_mut();
+        self.changed();
         match parsed {
             Parsed::Outlets(v) => v.into_iter().for_each(|o| {
                 index.outlets.upsert(o);

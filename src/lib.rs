@@ -17,3 +17,4 @@ pub mod ingest;
 pub mod ranking;
 pub mod scoring;
 pub mod storage;
+pub mod tiles;

@@ -174,6 +174,8 @@ impl App {
             .entry(node.to_string())
             .or_default()
             .push(v);
+        // Scores change with the weights: tiles that carry them (the coverage grid) too.
+        self.generation_bump();
         Ok(version)
     }
 }

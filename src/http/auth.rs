@@ -21,6 +21,7 @@ pub const SESSION_COOKIE: &str = "ecomap_session";
 const SESSION_HOURS: i64 = 12;
 
 /// The signed-in caller of a request, with the scope their org node gives them.
+#[derive(Clone)]
 pub struct Caller {
     pub user: User,
     pub scope: Scope,

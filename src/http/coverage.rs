@@ -9,13 +9,9 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::params::Params;
 use super::Shared;
-use crate::coverage::{self, CoverageParams};
+use crate::coverage;
 use crate::domain::{Location, Merchant};
 use crate::geo::crs::{from_wgs84, Crs};
-
-fn coverage_params() -> Result<CoverageParams, ApiError> {
-    CoverageParams::builtin().map_err(|e| ApiError::Internal(Box::new(e)))
-}
 
 /// A circle of `radius_m` around `at` as a closed ring in `crs` (64 segments).
 fn ring(at: Location, radius_m: f64, crs: Crs) -> Vec<Vec<f64>> {
@@ -42,7 +38,7 @@ pub async fn circles(
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["crs"])?;
     let crs = p.crs()?;
-    let params = coverage_params()?;
+    let params = &app.coverage;
     let detour = app.ranking.params.detour_factor;
     let index = app.index();
     let outlet = index
@@ -89,7 +85,7 @@ pub async fn grid(app: Shared, caller: Caller, req: HttpRequest) -> Result<HttpR
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["outlet", "area", "bbox", "resolution", "crs"])?;
     let crs = p.crs()?;
-    let params = coverage_params()?;
+    let params = &app.coverage;
     let res = p.usize_in(
         "resolution",
         usize::from(params.default_h3_resolution),
@@ -300,7 +296,7 @@ pub async fn compare_outlets(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::parse(req.query_string())?;
     p.allow_only(&["branch"])?;
-    let params = coverage_params()?;
+    let params = &app.coverage;
     let detour = app.ranking.params.detour_factor;
     let under: Option<std::collections::HashSet<String>> = match p.str("branch") {
         None => None,

@@ -12,6 +12,7 @@ mod outlets;
 mod params;
 mod places;
 mod scoring;
+mod tiles;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -123,6 +124,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
                         req.path()
                     )))
                 })),
+        )
+        .service(
+            web::scope("/tiles")
+                .wrap(security_headers(&csp))
+                .route("/{layer}/{z}/{x}/{y}", web::get().to(tiles::tile))
+                .route("/{name}", web::get().to(tiles::tilejson)),
         );
     if let Some(WebApp { dir, basemap }) = web_app.filter(|w| w.dir.join("public").is_dir()) {
         let config = serde_json::json!({ "basemap": basemap });
