@@ -466,6 +466,8 @@ async fn every_path_in_the_openapi_spec_answers(db: &TestDb) {
                 .replace("/communities/{id}", &format!("/communities/{community}"))
                 .replace("/areas/{id}", &format!("/areas/{area}"))
                 .replace("{kind}", "areas")
+                .replace("{layer}", "merchants")
+                .replace("{z}/{x}/{y}", "14/12914/6782")
                 // The grid needs a place: an outlet's circle.
                 .replace(
                     "/api/coverage/grid",

@@ -11,3 +11,4 @@ mod cli;
 mod coverage;
 mod scoring;
 mod storage;
+mod tiles;
