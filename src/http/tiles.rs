@@ -17,7 +17,7 @@ use super::params::Params;
 use super::Shared;
 use crate::auth::Scope;
 use crate::geo::crs::Crs;
-use crate::tiles::{self, mvt, Projector, TileId, TileLayer};
+use crate::tiles::{self, Projector, TileId, TileLayer};
 
 const MVT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 
@@ -144,11 +144,14 @@ fn render(
             .weights
     });
     let index = app.index();
+    let order = (layer == TileLayer::Merchants).then(|| app.merchant_order(&index));
     let features = match layer {
         TileLayer::Merchants => {
-            let order = app.merchant_order(&index);
-            let visible = tiles::visible_owners(&order, &caller.scope);
-            tiles::merchants(&index, &order, &proj, visible.as_deref(), p)
+            let Some(order) = order.as_deref() else {
+                return Vec::new();
+            };
+            let visible = tiles::visible_owners(order, &caller.scope);
+            tiles::merchants(&index, order, &proj, visible.as_deref(), p)
         }
         TileLayer::Outlets => tiles::outlets(&index, &proj, &caller.scope, p),
         TileLayer::Communities => tiles::communities(&index, &proj, &caller.scope, p),
@@ -179,11 +182,7 @@ fn render(
     if geojson {
         tiles::to_geojson(layer, t, crs, &features).into_bytes()
     } else {
-        let mut w = mvt::LayerWriter::new(layer.code());
-        for f in &features {
-            w.add(f);
-        }
-        mvt::encode_tile(vec![w])
+        tiles::encode_mvt(layer, &features)
     }
 }
 

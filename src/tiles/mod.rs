@@ -381,8 +381,8 @@ pub fn visible_owners(order: &MerchantOrder, scope: &Scope) -> Option<Vec<bool>>
 
 /// The merchants layer of one tile.
 pub fn merchants<'a>(
-    index: &'a SpatialIndex,
-    order: &MerchantOrder,
+    index: &SpatialIndex,
+    order: &'a MerchantOrder,
     proj: &Projector,
     visible: Option<&[bool]>,
     p: &TileParams,
@@ -409,16 +409,17 @@ pub fn merchants<'a>(
     };
     let mut out = Vec::new();
     if detail {
+        out.reserve(entries.len());
         for e in entries.iter().filter(|e| sees(e)) {
-            let m = index.merchants.item(e.slot);
+            let id = order.id(e);
             out.push(TileFeature {
-                id: feature_id(&m.id),
+                id: feature_id(id),
                 geom: TileGeom::Point(round(order::tile_point(t, e.qx, e.qy))),
                 props: vec![
-                    ("id", Prop::Str(&m.id)),
-                    ("name", Prop::Str(&m.name)),
-                    ("category", Prop::Str(&m.category)),
-                    ("status", Prop::Str(m.status.code())),
+                    ("id", Prop::Unique(id)),
+                    ("name", Prop::Unique(order.name(e))),
+                    ("category", Prop::Str(order.category(e))),
+                    ("status", Prop::Str(order.status(e).code())),
                     ("signed", Prop::Int(i64::from(e.flags & order::SIGNED != 0))),
                     ("cluster", Prop::Int(0)),
                 ],
@@ -678,6 +679,15 @@ fn minmax(it: impl Iterator<Item = i32>) -> (i32, i32) {
     it.fold((i32::MAX, i32::MIN), |(a, b), v| (a.min(v), b.max(v)))
 }
 
+/// Encodes one layer's features as a Mapbox Vector Tile.
+pub fn encode_mvt(layer: TileLayer, features: &[TileFeature<'_>]) -> Vec<u8> {
+    let mut w = mvt::LayerWriter::new(layer.code());
+    for f in features {
+        w.add(f);
+    }
+    mvt::encode_tile(vec![w])
+}
+
 /// Writes features as a GeoJSON FeatureCollection (coordinates in the tile's system, rounded
 /// to 7 decimals: the tile's own precision is coarser).
 pub fn to_geojson(layer: TileLayer, t: TileId, crs: Crs, features: &[TileFeature<'_>]) -> String {
@@ -711,7 +721,7 @@ pub fn to_geojson(layer: TileLayer, t: TileId, crs: Crs, features: &[TileFeature
                 props.insert(
                     (*k).to_string(),
                     match v {
-                        Prop::Str(s) => json!(s),
+                        Prop::Str(s) | Prop::Unique(s) => json!(s),
                         Prop::Text(s) => json!(s),
                         Prop::Int(i) => json!(i),
                         Prop::Double(d) => json!(d),

@@ -23,7 +23,10 @@ pub enum TileGeom {
 /// A property value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prop<'a> {
+    /// A string shared by many features (a category, a status): stored once per layer.
     Str(&'a str),
+    /// A string of one feature (an id, a name): written as is, not looked up.
+    Unique(&'a str),
     /// An owned string (computed values, e.g. an H3 cell id).
     Text(String),
     Int(i64),
@@ -122,7 +125,6 @@ fn geometry(g: &TileGeom, out: &mut Vec<u32>) -> bool {
 
 #[derive(PartialEq, Eq, Hash)]
 enum ValueKey {
-    Str(String),
     Int(i64),
     Double(u64),
 }
@@ -132,11 +134,14 @@ pub struct LayerWriter {
     name: String,
     features: Vec<u8>,
     keys: Vec<&'static str>,
-    values: Vec<ValueKey>,
+    /// `Value` messages, each already encoded as a layer field 4, in index order.
+    values: Vec<u8>,
+    value_count: u32,
     str_values: HashMap<String, u32>,
     other_values: HashMap<ValueKey, u32>,
     feature_buf: Vec<u8>,
     packed: Vec<u8>,
+    value_buf: Vec<u8>,
     geom: Vec<u32>,
     tags: Vec<u32>,
     count: usize,
@@ -149,10 +154,12 @@ impl LayerWriter {
             features: Vec::new(),
             keys: Vec::new(),
             values: Vec::new(),
+            value_count: 0,
             str_values: HashMap::new(),
             other_values: HashMap::new(),
             feature_buf: Vec::new(),
             packed: Vec::new(),
+            value_buf: Vec::new(),
             geom: Vec::new(),
             tags: Vec::new(),
             count: 0,
@@ -178,36 +185,54 @@ impl LayerWriter {
         }
     }
 
-    fn value_index(&mut self, v: &Prop<'_>) -> u32 {
-        let next = self.values.len() as u32;
+    /// Appends an encoded `Value` and returns its index.
+    fn push_value(&mut self, v: &Prop<'_>) -> u32 {
+        let b = &mut self.value_buf;
+        b.clear();
         match v {
-            Prop::Str(s) => {
-                if let Some(&i) = self.str_values.get(*s) {
-                    return i;
-                }
-                self.str_values.insert((*s).to_string(), next);
-                self.values.push(ValueKey::Str((*s).to_string()));
-                next
+            Prop::Str(s) | Prop::Unique(s) => bytes_field(b, 1, s.as_bytes()),
+            Prop::Text(s) => bytes_field(b, 1, s.as_bytes()),
+            Prop::Double(d) => {
+                key(b, 3, 1);
+                b.extend_from_slice(&d.to_bits().to_le_bytes());
             }
-            Prop::Text(s) => self.value_index(&Prop::Str(s)),
-            Prop::Int(i) => self.other(ValueKey::Int(*i)),
-            Prop::Double(d) => self.other(ValueKey::Double(d.to_bits())),
+            Prop::Int(i) => {
+                // sint_value (zig-zag): small negatives stay small.
+                key(b, 6, 0);
+                varint(b, ((i << 1) ^ (i >> 63)) as u64);
+            }
+        }
+        bytes_field(&mut self.values, 4, &self.value_buf);
+        self.value_count += 1;
+        self.value_count - 1
+    }
+
+    fn value_index(&mut self, v: &Prop<'_>) -> u32 {
+        match v {
+            Prop::Unique(_) => self.push_value(v),
+            Prop::Str(s) => self.shared_str(s, v),
+            Prop::Text(s) => self.shared_str(s, v),
+            Prop::Int(i) => self.shared(ValueKey::Int(*i), v),
+            Prop::Double(d) => self.shared(ValueKey::Double(d.to_bits()), v),
         }
     }
 
-    fn other(&mut self, k: ValueKey) -> u32 {
-        let next = self.values.len() as u32;
+    fn shared_str(&mut self, s: &str, v: &Prop<'_>) -> u32 {
+        if let Some(&i) = self.str_values.get(s) {
+            return i;
+        }
+        let i = self.push_value(v);
+        self.str_values.insert(s.to_string(), i);
+        i
+    }
+
+    fn shared(&mut self, k: ValueKey, v: &Prop<'_>) -> u32 {
         if let Some(&i) = self.other_values.get(&k) {
             return i;
         }
-        let copy = match &k {
-            ValueKey::Int(i) => ValueKey::Int(*i),
-            ValueKey::Double(d) => ValueKey::Double(*d),
-            ValueKey::Str(s) => ValueKey::Str(s.clone()),
-        };
-        self.other_values.insert(k, next);
-        self.values.push(copy);
-        next
+        let i = self.push_value(v);
+        self.other_values.insert(k, i);
+        i
     }
 
     /// Adds a feature; a polygon that has collapsed (no area) is left out. Returns whether it
@@ -265,23 +290,7 @@ impl LayerWriter {
         for k in &self.keys {
             bytes_field(&mut out, 3, k.as_bytes());
         }
-        let mut v = Vec::new();
-        for value in &self.values {
-            v.clear();
-            match value {
-                ValueKey::Str(s) => bytes_field(&mut v, 1, s.as_bytes()),
-                ValueKey::Double(bits) => {
-                    key(&mut v, 3, 1);
-                    v.extend_from_slice(&bits.to_le_bytes());
-                }
-                ValueKey::Int(i) => {
-                    // sint_value (zig-zag): small negatives stay small.
-                    key(&mut v, 6, 0);
-                    varint(&mut v, ((i << 1) ^ (i >> 63)) as u64);
-                }
-            }
-            bytes_field(&mut out, 4, &v);
-        }
+        out.extend_from_slice(&self.values);
         key(&mut out, 5, 0);
         varint(&mut out, u64::from(EXTENT));
         out
@@ -378,6 +387,6 @@ mod tests {
         }
         assert_eq!(l.len(), 3);
         assert_eq!(l.keys, ["category", "signed"]);
-        assert_eq!(l.values.len(), 2);
+        assert_eq!(l.value_count, 2);
     }
 }

@@ -6,6 +6,7 @@
 
 use super::{mercator, Projector, TileId, EXTENT};
 use crate::coverage::{is_prospect, is_signed};
+use crate::domain::PipelineStatus;
 use crate::geo::crs::{from_wgs84, Crs};
 use crate::index::SpatialIndex;
 
@@ -25,6 +26,14 @@ pub struct PointEntry {
     /// Index into [`MerchantOrder::owners`].
     pub owner: u32,
     pub flags: u8,
+    /// Pipeline status, as its position in `PipelineStatus::ALL`.
+    pub status: u8,
+    /// Index into [`MerchantOrder::categories`].
+    pub category: u16,
+    /// The id and then the name, at this offset of the text arena.
+    pub text: u32,
+    pub id_len: u16,
+    pub name_len: u16,
 }
 
 /// The merchants of one index generation in Z-order.
@@ -33,8 +42,23 @@ pub struct MerchantOrder {
     pub generation: u64,
     entries: Vec<PointEntry>,
     owners: Vec<Option<String>>,
+    categories: Vec<String>,
+    /// Ids and names in Z-order: a detail tile reads them in sequence rather than chasing
+    /// each merchant's strings across the heap.
+    text: String,
     /// Position in `entries` of each slot.
     by_slot: Vec<u32>,
+}
+
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Spreads the low 32 bits of `v` to the even bits of a u64.
@@ -86,6 +110,9 @@ impl MerchantOrder {
         let mut owners: Vec<Option<String>> = Vec::new();
         let mut owner_code: std::collections::HashMap<Option<&str>, u32> =
             std::collections::HashMap::new();
+        let mut categories: Vec<String> = Vec::new();
+        let mut category_code: std::collections::HashMap<&str, u16> =
+            std::collections::HashMap::new();
         let mut entries: Vec<PointEntry> = merchants
             .items()
             .iter()
@@ -97,8 +124,20 @@ impl MerchantOrder {
                         owners.push(m.owner_org_id.clone());
                         (owners.len() - 1) as u32
                     });
+                let category = *category_code.entry(m.category.as_str()).or_insert_with(|| {
+                    categories.push(m.category.clone());
+                    (categories.len() - 1) as u16
+                });
                 let (qx, qy) = quantise(mercator(m.location.lon(), m.location.lat()));
                 PointEntry {
+                    status: PipelineStatus::ALL
+                        .iter()
+                        .position(|s| *s == m.status)
+                        .unwrap_or(0) as u8,
+                    category,
+                    text: 0,
+                    id_len: 0,
+                    name_len: 0,
                     key: morton(qx, qy),
                     qx,
                     qy,
@@ -111,13 +150,26 @@ impl MerchantOrder {
             .collect();
         entries.sort_unstable_by_key(|e| (e.key, e.slot));
         let mut by_slot = vec![0u32; entries.len()];
-        for (i, e) in entries.iter().enumerate() {
+        let mut text = String::new();
+        for (i, e) in entries.iter_mut().enumerate() {
             by_slot[e.slot as usize] = i as u32;
+            let m = merchants.item(e.slot);
+            // Ids and names are short (the import caps them far below these bounds); a longer
+            // one is cut at a character boundary rather than overflowing.
+            let id = cut(&m.id, u16::MAX as usize);
+            let name = cut(&m.name, u16::MAX as usize);
+            e.text = text.len() as u32;
+            e.id_len = id.len() as u16;
+            e.name_len = name.len() as u16;
+            text.push_str(id);
+            text.push_str(name);
         }
         Self {
             generation,
             entries,
             owners,
+            categories,
+            text,
             by_slot,
         }
     }
@@ -133,6 +185,29 @@ impl MerchantOrder {
     /// Owner org nodes, indexed by [`PointEntry::owner`].
     pub fn owners(&self) -> &[Option<String>] {
         &self.owners
+    }
+
+    pub fn id(&self, e: &PointEntry) -> &str {
+        let a = e.text as usize;
+        self.text.get(a..a + e.id_len as usize).unwrap_or("")
+    }
+
+    pub fn name(&self, e: &PointEntry) -> &str {
+        let a = e.text as usize + e.id_len as usize;
+        self.text.get(a..a + e.name_len as usize).unwrap_or("")
+    }
+
+    pub fn category(&self, e: &PointEntry) -> &str {
+        self.categories
+            .get(e.category as usize)
+            .map_or("", String::as_str)
+    }
+
+    pub fn status(&self, e: &PointEntry) -> PipelineStatus {
+        PipelineStatus::ALL
+            .get(e.status as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The merchants inside a tile (WGS-84 grid), in Z-order.

@@ -44,7 +44,7 @@ fn str_prop<'a>(f: &'a TileFeature<'_>, key: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| *k == key)
         .and_then(|(_, v)| match v {
-            Prop::Str(s) => Some(*s),
+            Prop::Str(s) | Prop::Unique(s) => Some(*s),
             Prop::Text(s) => Some(s.as_str()),
             _ => None,
         })
