@@ -2,8 +2,9 @@
 //! or 10 (any resolution works), with a white-space flag for hexes of high demand and no signed
 //! merchant.
 //!
-//! Cells come from the index, which stores every item's res-9 cell: res 9 is a read, coarser
-//! resolutions are its exact `parent`, and finer ones are computed from the item's location.
+//! Cells come from the index, which stores every item's res-9 cell: res 9 is a read; other
+//! resolutions are computed from the item's location (never a res-9 cell's `parent`: H3 cells
+//! do not nest exactly).
 //! Only hexes holding at least one of the given merchants or communities are returned.
 
 use std::collections::HashMap;
@@ -51,16 +52,17 @@ struct Acc {
     priority_sum: f64,
 }
 
-/// A cell of an item at `res`, from its stored res-9 cell or its location.
+/// The cell holding an item at `res`: the stored res-9 cell at res 9, else from its location.
+/// Not the stored cell's parent: H3 cells do not nest exactly (a child near its parent's edge
+/// pokes out of it), so about 7% of points have a res-9 parent that is not the res-8 hexagon
+/// they lie in — the PostGIS cross-check (tests/integration/postgis.rs) caught that.
 fn cell_at(stored: CellIndex, loc: Location, res: Resolution) -> CellIndex {
-    if res <= INDEX_RESOLUTION {
-        // parent() is None only for a finer resolution, excluded here.
-        stored.parent(res).unwrap_or(stored)
-    } else {
-        LatLng::new(loc.lat(), loc.lon())
-            .map(|ll| ll.to_cell(res))
-            .unwrap_or(stored)
+    if res == INDEX_RESOLUTION {
+        return stored;
     }
+    LatLng::new(loc.lat(), loc.lon())
+        .map(|ll| ll.to_cell(res))
+        .unwrap_or(stored)
 }
 
 /// The closed `[lon, lat]` ring of a cell.

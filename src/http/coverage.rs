@@ -47,7 +47,7 @@ pub async fn circles(
         .filter(|o| caller.scope.sees_outlet(o))
         .ok_or_else(|| ApiError::not_found("outlet", &path))?;
     let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
-    let summaries = coverage::life_circles(&index, outlet.location, &params, detour, &keep);
+    let summaries = coverage::life_circles(&index, outlet.location, params, detour, &keep);
     // Only the communities around this outlet: a request about one place stays cheap.
     let outer_m = params.outer_circle().radius_m(detour);
     let around: Vec<u32> = index
@@ -56,7 +56,7 @@ pub async fn circles(
         .iter()
         .map(|h| h.slot)
         .collect();
-    let cov = coverage::community_coverage_of(&index, &params, detour, &keep, &around);
+    let cov = coverage::community_coverage_of(&index, params, detour, &keep, &around);
     let share = coverage::share_around(&index, &cov, outlet.location, outer_m);
     let features: Vec<_> = summaries
         .iter()
@@ -161,7 +161,7 @@ pub async fn grid(app: Shared, caller: Caller, req: HttpRequest) -> Result<HttpR
         &merchants,
         &communities,
         resolution,
-        &params,
+        params,
     );
     let features: Vec<_> = hexes
         .iter()
@@ -345,8 +345,8 @@ pub async fn compare_outlets(
         .collect();
     around.sort_unstable();
     around.dedup();
-    let cov = coverage::community_coverage_of(&index, &params, detour, &keep, &around);
-    let rows = coverage::compare(&index, &warm.stats, &cov, &outlets, &params, detour, &keep);
+    let cov = coverage::community_coverage_of(&index, params, detour, &keep, &around);
+    let rows = coverage::compare(&index, &warm.stats, &cov, &outlets, params, detour, &keep);
     Ok(HttpResponse::Ok().json(json!({
         "outlets": rows,
         "distance": coverage::DISTANCE_MODEL,

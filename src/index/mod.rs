@@ -23,9 +23,9 @@ use crate::domain::{Area, Community, Dataset, Location, Merchant, OrgUnit, Outle
 
 /// The H3 resolution of [`Layer::cell`]: 9, whose hexagons average 0.105 km² with edges of
 /// about 174 m — the scale of a five-minute walk, the "life circle" (生活圈) that coverage
-/// maps aggregate at; a 500 m radius spans about seven of them. Coarser views use
-/// `CellIndex::parent` (8: 0.74 km², 7: 5.2 km²), which is exact, whereas finer cells could
-/// not be derived from these.
+/// maps aggregate at; a 500 m radius spans about seven of them. Other resolutions are computed
+/// from the location: H3 cells do not nest exactly, so a res-9 cell's parent is not always the
+/// res-8 hexagon the point lies in.
 pub const INDEX_RESOLUTION: h3o::Resolution = h3o::Resolution::Nine;
 
 /// What a layer needs of its items.

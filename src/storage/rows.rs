@@ -94,7 +94,12 @@ async fn upsert(
                 q = match v {
                     Val::Text(t) => q.bind(t),
                     Val::Int(i) => q.bind(i),
-                    Val::Real(r) => q.bind(r),
+                    Val::Real(Some(r)) => q.bind(r),
+                    // sqlx 0.8.6's Any driver sends a NULL f64 typed as FLOAT4 (its Null(Double)
+                    // maps to Option<f32>); PostgreSQL then caches the statement with a float4
+                    // parameter and rejects the FLOAT8 of a later batch (22P03). A NULL f32 is
+                    // sent as FLOAT8: the same swap, undone. Tested by a 60,000-merchant write.
+                    Val::Real(None) => q.bind(None::<f32>),
                 };
             }
         }

@@ -5,9 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// An encoded tile and the generation it was made for.
+type Entry = (u64, Arc<Vec<u8>>);
+
 pub struct TileCache {
     capacity: usize,
-    entries: Mutex<HashMap<String, (u64, Arc<Vec<u8>>)>>,
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 impl TileCache {

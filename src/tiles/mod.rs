@@ -568,10 +568,18 @@ pub fn areas<'a>(
     scope: &Scope,
     p: &TileParams,
 ) -> Vec<TileFeature<'a>> {
+    let Some(b) = proj.search_box(0.0) else {
+        return Vec::new();
+    };
     let mut out: Vec<TileFeature<'a>> = index
         .areas
         .iter()
         .filter(|a| scope.sees_shared(a.owner_org_id.as_deref()))
+        .filter(|a| {
+            // Skip far-away areas before projecting them.
+            let [w, s, e, n] = a.polygon.bbox();
+            w <= b.max.lon() && e >= b.min.lon() && s <= b.max.lat() && n >= b.min.lat()
+        })
         .filter_map(|a| {
             let rings = polygon(proj, &a.polygon, p.simplify_units)?;
             Some(TileFeature {

@@ -39,6 +39,48 @@ async fn dataset_round_trips_through_the_store(db: &TestDb) {
 }
 both_backends!(dataset_round_trips_through_the_store);
 
+/// A write of several INSERT batches whose first batch has no rating or spend at all and whose
+/// later batches do (sqlx's Any driver once typed those NULLs as float4 on PostgreSQL, and the
+/// later float8 values were then refused: 22P03).
+async fn empty_decimals_in_a_first_batch_do_not_break_later_batches(db: &TestDb) {
+    let store = ecomap::storage::Store::connect(&db.url).await.unwrap();
+    let mut ds = generate(&GenConfig {
+        seed: 5,
+        merchants: 5_000,
+        ..GenConfig::default()
+    });
+    for (i, m) in ds.merchants.iter_mut().enumerate() {
+        let filled = i >= 2_500;
+        m.rating = filled.then_some(4.5);
+        m.avg_spend_cny = filled.then_some(38.0);
+        m.footfall_daily = None;
+    }
+    store.write_dataset(&ds).await.unwrap();
+    let back = store.load().await.unwrap();
+    let rated = back
+        .merchants
+        .iter()
+        .filter(|m| m.rating == Some(4.5))
+        .count();
+    let unrated = back.merchants.iter().filter(|m| m.rating.is_none()).count();
+    assert_eq!((rated, unrated), (2_500, 2_500));
+    // The same statement shapes again, values first this time.
+    for m in ds.merchants.iter_mut() {
+        m.rating = m.rating.xor(Some(3.0));
+    }
+    store.write_dataset(&ds).await.unwrap();
+    let back = store.load().await.unwrap();
+    assert_eq!(
+        back.merchants
+            .iter()
+            .filter(|m| m.rating == Some(3.0))
+            .count(),
+        2_500
+    );
+    store.close().await;
+}
+both_backends!(empty_decimals_in_a_first_batch_do_not_break_later_batches);
+
 async fn upsert_updates_by_id_instead_of_duplicating(db: &TestDb) {
     let db_url = db.url.clone();
     {
