@@ -322,15 +322,9 @@ impl App {
                 None => index.org_units.push(u),
             }
         }
-        for o in ds.outlets {
-            index.outlets.upsert(o);
-        }
-        for m in ds.merchants {
-            index.merchants.upsert(m);
-        }
-        for c in ds.communities {
-            index.communities.upsert(c);
-        }
+        index.outlets.upsert_many(ds.outlets);
+        index.merchants.upsert_many(ds.merchants);
+        index.communities.upsert_many(ds.communities);
         for a in ds.areas {
             index.upsert_area(a);
         }
@@ -431,15 +425,9 @@ impl App {
         let mut index = self.index_mut();
         self.changed();
         match parsed {
-            Parsed::Outlets(v) => v.into_iter().for_each(|o| {
-                index.outlets.upsert(o);
-            }),
-            Parsed::Merchants(v) => v.into_iter().for_each(|m| {
-                index.merchants.upsert(m);
-            }),
-            Parsed::Communities(v) => v.into_iter().for_each(|c| {
-                index.communities.upsert(c);
-            }),
+            Parsed::Outlets(v) => index.outlets.upsert_many(v),
+            Parsed::Merchants(v) => index.merchants.upsert_many(v),
+            Parsed::Communities(v) => index.communities.upsert_many(v),
             Parsed::Areas(v) => v.into_iter().for_each(|a| index.upsert_area(a)),
         }
     }

@@ -16,6 +16,8 @@ mod tests;
 
 use std::collections::HashMap;
 
+#[cfg(test)]
+use layer::BULK_UPSERT;
 pub use layer::{Hit, Layer};
 pub use sphere::EARTH_RADIUS_M;
 

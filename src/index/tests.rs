@@ -371,3 +371,72 @@ fn outlets_group_by_competitor_bank() {
     assert_eq!(counts.get(""), Some(&1));
     assert_eq!(counts.get("工商银行"), Some(&1));
 }
+
+#[test]
+fn many_upserts_at_once_equal_one_at_a_time() {
+    let base = loc(103.76, 29.56);
+    let first: Vec<Merchant> = (0..500)
+        .map(|i| {
+            merchant(
+                &format!("M{i}"),
+                "dining",
+                destination(base, i as f64, 10.0 * i as f64),
+            )
+        })
+        .collect();
+    // Enough to take the bulk path: new ids, plus 200 old ids moved and recategorised.
+    let mut more: Vec<Merchant> = (500..(500 + BULK_UPSERT))
+        .map(|i| {
+            merchant(
+                &format!("M{i}"),
+                "retail",
+                destination(base, i as f64, (i % 3000) as f64),
+            )
+        })
+        .collect();
+    more.extend((0..200).map(|i| {
+        merchant(
+            &format!("M{i}"),
+            "salon",
+            destination(base, 90.0, 5_000.0 + i as f64),
+        )
+    }));
+    let mut one_by_one = Layer::build(first.clone());
+    for m in more.clone() {
+        one_by_one.upsert(m);
+    }
+    let mut bulk = Layer::build(first);
+    bulk.upsert_many(more);
+    assert_eq!(bulk.len(), one_by_one.len());
+    for m in one_by_one.items() {
+        assert_eq!(bulk.get(&m.id), Some(m));
+    }
+    for (center, r) in [(base, 800.0), (destination(base, 90.0, 5_100.0), 150.0)] {
+        let mut a = ids(
+            &bulk,
+            &bulk
+                .within_radius(center, r)
+                .iter()
+                .map(|h| h.slot)
+                .collect::<Vec<_>>(),
+        );
+        let mut b = ids(
+            &one_by_one,
+            &one_by_one
+                .within_radius(center, r)
+                .iter()
+                .map(|h| h.slot)
+                .collect::<Vec<_>>(),
+        );
+        a.sort();
+        b.sort();
+        assert!(!a.is_empty());
+        assert_eq!(a, b);
+    }
+    let salon = bulk.group_code("salon").unwrap();
+    let mut n = 0;
+    bulk.for_each_within_radius_grouped(destination(base, 90.0, 5_100.0), 150.0, |_, g, _| {
+        n += usize::from(g == salon);
+    });
+    assert_eq!(n, 200, "moved items carry their new category code");
+}

@@ -61,6 +61,11 @@ async fn upsert(
     let count_sql = format!("SELECT COUNT(*) FROM {table}");
     let before: i64 = sqlx::query_scalar(&count_sql).fetch_one(&mut **tx).await?;
     let n = rows.len();
+    // On SQLite, sqlx looks up each numbered parameter's name before binding it, and SQLite
+    // finds a name by scanning the statement's list of named parameters: n numbered
+    // parameters cost n²/2 steps (minutes for a million merchants). Anonymous `?` parameters
+    // have no name to scan for, so SQLite gets those.
+    let anonymous = tx.backend_name().eq_ignore_ascii_case("sqlite");
     let per_chunk = (MAX_PARAMS / columns.len()).max(1);
     let updates = columns[1..]
         .iter()
@@ -81,8 +86,12 @@ async fn upsert(
                 if c > 0 {
                     sql.push_str(", ");
                 }
-                sql.push('$');
-                sql.push_str(&p.to_string());
+                if anonymous {
+                    sql.push('?');
+                } else {
+                    sql.push('$');
+                    sql.push_str(&p.to_string());
+                }
                 p += 1;
             }
             sql.push(')');

@@ -1,4 +1,9 @@
-// ecomap map app: MapLibre GL JS over ecomap's GeoJSON API. Chinese first, English on request.
+// ecomap map app: MapLibre GL JS over ecomap's API (GeoJSON) and vector tiles (merchants, the
+// coverage grid). Chinese first, English on request.
+//
+// Coverage tools: an outlet's life circles (生活圈 tab), the H3 coverage grid (覆盖网格, with white
+// space), drawing an area to survey it (绘制商圈, POST /api/survey) and the comparison of our
+// outlets (网点对比, GET /api/coverage/outlets).
 //
 // Works offline with no base map (a plain background under ecomap's own layers). A base map is
 // configured by /config.json (the server's --basemap-* options) or the URL
@@ -23,7 +28,7 @@
       competitor_signed: '已签约他行', hours: '营业时间', yes: '是', no: '否', close: '关闭',
       nearby: '周边商户', radius: '半径', lang: 'EN', population: '人口', price: '均价（元/㎡）',
       customers: '我行客户', our_bank: '我行', outlet: '网点', merchant: '商户', total: '共 {n} 家',
-      shown: '显示前 {n} 家', loaded: '已加载 {m} 家商户', no_results: '无结果', observed: '实测',
+      shown: '显示前 {n} 家', no_results: '无结果', observed: '实测',
       footfall_missing: '无实测', area_merchants: '区域内商户',
       login_title: '登录生态圈地图', username: '用户名', password: '密码', sign_in: '登录',
       signing_in: '正在登录…', logout: '退出', bad_credentials: '用户名或密码错误',
@@ -37,6 +42,24 @@
       weights_target: '保存到：{node}（该网点的上级机构）', weights_target_self: '保存到：{node}',
       weights_saved: '已保存：{node} 第{v}版', no_priorities: '半径内无可拓展商户', loading: '加载中…',
       weights_invalid: '请为每项权重填写 -1 到 1 之间的数',
+      merchants_total: '共 {n} 家商户', cluster_legend: '商户聚合（数字为家数）', cluster_hint: '放大到 14 级查看单个商户',
+      filter_zoom_hint: '按业态筛选时，放大到 14 级查看商户', circles: '生活圈', min5: '5分钟', min10: '10分钟', min15: '15分钟',
+      walk_m: '步行 {m} m', signed: '已签约', signed_share: '签约率', not_signed: '未签约', communities_n: '小区',
+      competitor_outlets: '他行网点', competitor_signed_merchants: '已签他行商户', community_coverage: '小区覆盖',
+      coverage_line: '{covered} / {total} 户（{cc} / {c} 个小区）', coverage_note: '有足够签约商户（超市、生鲜、餐饮、医药）的小区户数占比',
+      by_category: '业态构成', by_status: '拓展状态', count: '数量', share: '占比', none: '无', distance_model: '距离按直线 × 绕行系数估算',
+      coverage_grid: '覆盖网格', grid_by: '着色', grid_signed_share: '签约率', grid_merchants: '商户数', whitespace: '空白区',
+      whitespace_note: '有需求（户数或客流）但无签约商户', no_merchants: '无商户', grid_zoom_hint: '放大到 10 级以上显示网格',
+      hex: '网格', prospects: '未拓展', footfall_day: '日客流', priority_sum: '优先分合计',
+      draw_area: '绘制商圈', draw_hint: '点击地图添加顶点（已 {n} 个），双击或点“完成”结束，Esc 取消',
+      finish: '完成', undo: '撤销', drawn_survey: '绘制商圈调研', draw_again: '重新绘制', clear: '清除',
+      area_size: '面积 {a} km² · 触达范围 {r} m', households_in_reach: '可触达户数', banks_nearby: '周边他行网点',
+      top_prospects: '优先拓展商户', communities_in_reach: '可触达小区', our_outlets_nearby: '周边我行网点',
+      signed_vs_not: '签约情况', survey_failed: '调研失败：{m}',
+      compare: '网点对比', compare_title: '网点覆盖对比', branch: '支行', merchants_500m: '10分钟商户', signed_share_500m: '10分钟签约率',
+      merchants_1km: '15分钟商户', signed_share_1km: '15分钟签约率', households_1km: '15分钟户数', covered_share: '户覆盖率',
+      whitespace_hexes: '空白网格', competitors_1km: '他行网点', gaps: '缺口业态', gaps_note: '10分钟生活圈内没有签约商户的基本业态',
+      no_outlets: '范围内没有我行网点', sort_hint: '点击表头排序', layers: '图层', n_communities: '{n} 个', signed_pct: '签约率',
     },
     en: {
       title: 'Ecosystem map', search: 'Search outlets or merchants', ours: 'Our outlets',
@@ -47,7 +70,7 @@
       competitor_signed: 'Signed with', hours: 'Opening hours', yes: 'yes', no: 'no', close: 'Close',
       nearby: 'Nearby merchants', radius: 'Radius', lang: '中文', population: 'Population',
       price: 'House price (CNY/m²)', customers: 'Bank customers', our_bank: 'ours', outlet: 'outlet',
-      merchant: 'merchant', total: '{n} in total', shown: 'first {n} shown', loaded: '{m} merchants loaded',
+      merchant: 'merchant', total: '{n} in total', shown: 'first {n} shown',
       no_results: 'No results', observed: 'observed', footfall_missing: 'not observed',
       area_merchants: 'Merchants in the area',
       login_title: 'Sign in to the ecosystem map', username: 'Username', password: 'Password',
@@ -65,6 +88,24 @@
       weights_target: 'Saved for: {node} (the outlet\'s parent unit)', weights_target_self: 'Saved for: {node}',
       weights_saved: 'Saved: {node} v{v}', no_priorities: 'No merchants to win within the radius', loading: 'Loading…',
       weights_invalid: 'Give every weight a number from -1 to 1',
+      merchants_total: '{n} merchants', cluster_legend: 'Clusters (number = merchants)', cluster_hint: 'Zoom to 14 to see single merchants',
+      filter_zoom_hint: 'With a category filter, zoom to 14 to see merchants', circles: 'Life circles', min5: '5 min', min10: '10 min', min15: '15 min',
+      walk_m: '{m} m walk', signed: 'Signed', signed_share: 'Signed share', not_signed: 'Not signed', communities_n: 'Communities',
+      competitor_outlets: 'Competitor outlets', competitor_signed_merchants: 'Signed with competitors', community_coverage: 'Community coverage',
+      coverage_line: '{covered} / {total} households ({cc} / {c} communities)', coverage_note: 'Share of households in communities with enough signed merchants (supermarket, fresh food, dining, health)',
+      by_category: 'By category', by_status: 'By status', count: 'Count', share: 'Share', none: 'none', distance_model: 'Distances: straight line × detour factor',
+      coverage_grid: 'Coverage grid', grid_by: 'Colour', grid_signed_share: 'Signed share', grid_merchants: 'Merchants', whitespace: 'White space',
+      whitespace_note: 'Demand (households or footfall) but nothing signed', no_merchants: 'No merchants', grid_zoom_hint: 'Zoom to 10 or closer to see the grid',
+      hex: 'Hex', prospects: 'Prospects', footfall_day: 'Daily footfall', priority_sum: 'Priority sum',
+      draw_area: 'Draw area', draw_hint: 'Click the map to add points ({n} so far); double-click or Finish to end, Esc to cancel',
+      finish: 'Finish', undo: 'Undo', drawn_survey: 'Survey of the drawn area', draw_again: 'Draw again', clear: 'Clear',
+      area_size: 'Area {a} km² · reach {r} m', households_in_reach: 'Households in reach', banks_nearby: 'Competing banks nearby',
+      top_prospects: 'Top prospects', communities_in_reach: 'Communities in reach', our_outlets_nearby: 'Our outlets nearby',
+      signed_vs_not: 'Signed vs not', survey_failed: 'Survey failed: {m}',
+      compare: 'Compare outlets', compare_title: 'Outlet coverage comparison', branch: 'Branch', merchants_500m: 'Merchants 10 min', signed_share_500m: 'Signed 10 min',
+      merchants_1km: 'Merchants 15 min', signed_share_1km: 'Signed 15 min', households_1km: 'Households 15 min', covered_share: 'Households covered',
+      whitespace_hexes: 'White-space hexes', competitors_1km: 'Competitors', gaps: 'Gaps', gaps_note: 'Essential categories with no signed merchant within the 10-minute circle',
+      no_outlets: 'No outlets of ours in scope', sort_hint: 'Click a header to sort', layers: 'Layers', n_communities: '{n}', signed_pct: 'Signed %',
     },
   };
   const STATUS = {
@@ -76,6 +117,22 @@
   const ROLE_EN = { admin: 'Administrator', branch: 'Branch user', staff: 'Outlet staff' };
   const KIND_EN = { business_district: 'Business district', community: 'Community', mixed: 'Mixed', food_street: 'Food street' };
   const LIST_MAX = 200;
+  /** Merchant tiles above this zoom are the same tiles, drawn larger. */
+  const TILE_MAX_ZOOM = 16;
+  /** The server sends single merchants from this zoom on (clusters below it). */
+  const DETAIL_ZOOM = 14;
+  /** The coverage grid's tiles start at this zoom. */
+  const GRID_MIN_ZOOM = 10;
+  const MERCHANT_POINTS = ['==', ['get', 'cluster'], 0];
+  // 5-, 10- and 15-minute life circles.
+  const CIRCLE_COLORS = ['#d84315', '#f9a825', '#1565c0'];
+  // The grid's colour ramps: [stop, colour] by signed share and by merchant count.
+  const GRID_RAMPS = {
+    signed_share: [[0, '#fcbba1'], [0.2, '#fff7bc'], [0.4, '#a1d99b'], [0.6, '#31a354']],
+    merchants: [[1, '#eff3ff'], [5, '#bdd7e7'], [20, '#6baed6'], [60, '#08519c']],
+  };
+  const GRID_EMPTY = '#e0e0e0';
+  const WHITESPACE_COLOR = '#ff6f00';
   /** The priorities list shows this many merchants, best first. */
   const PRIORITY_MAX = 50;
   // The scoring factors in the API's order, with names for when no ranked merchant carries them.
@@ -93,7 +150,18 @@
 
   const state = {
     crs: 'wgs84', categories: [], data: {}, outlet: null, merchant: null, radius: 500,
-    nearby: null, viewportMode: false, unmasked: {},
+    nearby: null, unmasked: {},
+    // What the panel shows: 'outlet' | 'place' | 'survey' | 'compare' (null: closed).
+    view: null,
+    // The selected outlet's life circles (GET /api/outlets/{id}/circles) and which circle's
+    // categories are listed (minutes).
+    circles: null, circleMinutes: 15,
+    // The coverage grid: on/off and what colours it.
+    grid: false, gridMode: 'signed_share',
+    // The survey of the last drawn polygon: {ring, result, error}.
+    survey: null,
+    // The outlet comparison (GET /api/coverage/outlets): rows, the branch asked for, the sort.
+    compare: null, compareBranch: '', compareSort: { key: null, dir: 1 },
     // The outlet panel's tab ('nearby' | 'priorities'), the ranked merchants of the outlet, and
     // the scoring weights the editor works on ({node, may_edit, effective, defaults}).
     tab: 'nearby', priorities: null, weights: null, weightsOpen: false, weightsMsg: '',
@@ -221,10 +289,30 @@
     map.addLayer({ id: 'areas', type: 'fill', source: 'areas', paint: { 'fill-color': '#d81b60', 'fill-opacity': 0.06 } });
     map.addLayer({ id: 'areas-outline', type: 'line', source: 'areas', paint: {
       'line-color': '#d81b60', 'line-width': ['match', ['get', 'kind'], 'food_street', 3, 2], 'line-dasharray': [2, 1] } });
+    // The coverage grid (added on first use: its tiles are the costly ones) goes here, over the
+    // communities and areas and under everything else.
+    map.addLayer({ id: 'circles-fill', type: 'fill', source: 'circles', paint: {
+      'fill-color': ['match', ['get', 'minutes'], 5, CIRCLE_COLORS[0], 10, CIRCLE_COLORS[1], CIRCLE_COLORS[2]],
+      'fill-opacity': 0.07 } });
+    map.addLayer({ id: 'circles-line', type: 'line', source: 'circles', paint: {
+      'line-color': ['match', ['get', 'minutes'], 5, CIRCLE_COLORS[0], 10, CIRCLE_COLORS[1], CIRCLE_COLORS[2]],
+      'line-width': 2, 'line-opacity': 0.9 } });
     map.addLayer({ id: 'radius', type: 'line', source: 'radius', paint: { 'line-color': '#c62828', 'line-width': 1.5, 'line-dasharray': [3, 2] } });
-    map.addLayer({ id: 'merchants', type: 'circle', source: 'merchants', paint: {
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 1.5, 14, 3.5, 17, 7],
-      'circle-color': statusColor(), 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.6 } });
+    // Merchants come as vector tiles: single points (cluster = 0) from zoom 14, clusters with a
+    // count below it (or where a tile holds too many points).
+    map.addLayer({ id: 'merchant-clusters', type: 'circle', source: 'merchants', 'source-layer': 'merchants',
+      filter: ['==', ['get', 'cluster'], 1], paint: {
+        'circle-radius': ['interpolate', ['linear'], ['sqrt', ['get', 'count']], 1, 4, 1.414, 7.5, 3, 11, 10, 18, 30, 28],
+        'circle-color': ['interpolate', ['linear'], ['/', ['get', 'signed'], ['max', ['get', 'count'], 1]], 0, '#757575', 0.4, '#2e7d32'],
+        'circle-opacity': 0.85, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.2 } });
+    map.addLayer({ id: 'merchant-cluster-count', type: 'symbol', source: 'merchants', 'source-layer': 'merchants',
+      filter: ['all', ['==', ['get', 'cluster'], 1], ['>', ['get', 'count'], 1]], layout: {
+        'icon-image': ['concat', 'count-', ['to-string', ['get', 'count']]],
+        'symbol-sort-key': ['-', ['get', 'count']], 'icon-allow-overlap': false } });
+    map.addLayer({ id: 'merchants', type: 'circle', source: 'merchants', 'source-layer': 'merchants',
+      filter: MERCHANT_POINTS, paint: {
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 1.5, 14, 3.5, 17, 7],
+        'circle-color': statusColor(), 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.6 } });
     map.addLayer({ id: 'nearby', type: 'circle', source: 'nearby', paint: {
       'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 3, 14, 6, 17, 10],
       'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#ff6f00', 'circle-stroke-width': 1.5 } });
@@ -242,6 +330,25 @@
       layout: { 'icon-image': ['get', 'icon'], 'icon-allow-overlap': true, 'icon-ignore-placement': true } });
     map.addLayer({ id: 'outlets-ours', type: 'symbol', source: 'outlets', filter: ['==', ['get', 'is_ours'], true],
       layout: { 'icon-image': ['get', 'icon'], 'icon-allow-overlap': true, 'icon-ignore-placement': true } });
+    // The polygon being drawn (or the last one surveyed), over everything.
+    map.addLayer({ id: 'draw-fill', type: 'fill', source: 'draw', filter: ['==', ['geometry-type'], 'Polygon'],
+      paint: { 'fill-color': '#1565c0', 'fill-opacity': 0.12 } });
+    map.addLayer({ id: 'draw-line', type: 'line', source: 'draw',
+      filter: ['all', ['!=', ['geometry-type'], 'Point'], ['!=', ['get', 'role'], 'guide']],
+      paint: { 'line-color': '#1565c0', 'line-width': 2.5 } });
+    map.addLayer({ id: 'draw-guide', type: 'line', source: 'draw', filter: ['==', ['get', 'role'], 'guide'],
+      paint: { 'line-color': '#1565c0', 'line-width': 1.5, 'line-dasharray': [2, 2] } });
+    map.addLayer({ id: 'draw-vertices', type: 'circle', source: 'draw', filter: ['==', ['geometry-type'], 'Point'],
+      paint: { 'circle-radius': 4.5, 'circle-color': '#fff', 'circle-stroke-color': '#1565c0', 'circle-stroke-width': 2 } });
+  }
+
+  // Cluster counts are drawn into icons on demand (no glyph server): 'count-<n>'.
+  function countImage(map, id) {
+    const m = /^count-(\d+)$/.exec(id);
+    if (!m || map.hasImage(id)) return;
+    const n = Number(m[1]);
+    const text = n >= 10000 ? `${Math.round(n / 1000)}k` : String(n);
+    addImage(map, id, text, { size: n < 10 ? 11 : 10, pad: 1, radius: 2, bg: 'rgba(0,0,0,0)', color: '#fff', bold: true });
   }
 
   const EMPTY = () => ({ type: 'FeatureCollection', features: [] });
@@ -257,23 +364,30 @@
     return Number.isFinite(b[0]) ? b : null;
   }
 
-  async function loadMerchantsForView(map) {
-    const b = map.getBounds();
-    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
-    if (bbox[2] - bbox[0] > 2 || bbox[3] - bbox[1] > 2) return;
-    const fc = await api('/api/merchants', { bbox: bbox.map((v) => v.toFixed(6)).join(','), limit: 2000 });
-    state.data.merchants = fc;
-    map.getSource('merchants').setData(fc);
-    updateCounts();
+  // A vector tile source of ecomap's /tiles, in the coordinate system of the base map. The URL
+  // is absolute (tiles are fetched from a worker) and same-origin, so the session cookie goes along.
+  function tileSource(layer, minzoom) {
+    const q = state.crs === 'wgs84' ? '' : `?crs=${state.crs}`;
+    return { type: 'vector', tiles: [`${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt${q}`],
+      minzoom: minzoom || 0, maxzoom: TILE_MAX_ZOOM };
   }
 
   function updateCounts() {
     const d = state.data;
     window.ecomap.counts = {
-      outlets: d.outlets.features.length, merchants: d.merchants.features.length,
+      outlets: d.outlets.features.length, merchants: d.merchantTotal,
       communities: d.communities.features.length, areas: d.areas.features.length,
     };
-    $('status-line').textContent = t('loaded', { m: d.merchants.features.length });
+    updateStatusLine();
+  }
+
+  // The merchant total, and what to do to see more when the view shows clusters only.
+  function updateStatusLine() {
+    const map = window.ecomap && window.ecomap.map;
+    if (!map || state.data.merchantTotal === undefined) return;
+    let hint = '';
+    if (map.getZoom() < DETAIL_ZOOM) hint = t($('category-filter').value ? 'filter_zoom_hint' : 'cluster_hint');
+    $('status-line').textContent = t('merchants_total', { n: state.data.merchantTotal }) + (hint ? ` · ${hint}` : '');
   }
 
   // --- Signing in and out ---------------------------------------------------------------------
@@ -382,46 +496,64 @@
     });
     map.addControl(new maplibregl.NavigationControl(), 'top-right');
     map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }));
+    // The drawing bar sits on the map itself (so it stays over the map when a sheet shrinks it).
+    map.getContainer().appendChild($('draw-bar'));
     window.ecomap = { map, crs: state.crs, counts: {}, selectOutlet, selectMerchant };
     await new Promise((resolve) => (map.loaded() ? resolve() : map.once('load', resolve)));
 
-    const [cats, outlets, merchants, communities, areas] = await Promise.all([
-      getJson('/api/categories'), api('/api/outlets'), api('/api/merchants', { limit: 2000 }),
+    // Merchants come as vector tiles; the list endpoint only tells how many the user has.
+    const [cats, outlets, merchantPage, communities, areas] = await Promise.all([
+      getJson('/api/categories'), api('/api/outlets'), api('/api/merchants', { limit: 1 }),
       api('/api/communities', { limit: 2000 }), api('/api/areas'),
     ]);
     state.categories = cats.categories;
-    state.viewportMode = merchants.total > merchants.features.length;
-    Object.assign(state.data, { outlets, merchants, communities, areas });
+    Object.assign(state.data, { outlets, merchantTotal: merchantPage.total, communities, areas });
     prepareOutlets(map, outlets);
     const areaLabels = prepareAreas(map, areas);
+    map.on('styleimagemissing', (e) => countImage(map, e.id));
     map.addSource('communities', { type: 'geojson', data: communities });
     map.addSource('areas', { type: 'geojson', data: areas });
     map.addSource('area-labels', { type: 'geojson', data: areaLabels });
-    map.addSource('merchants', { type: 'geojson', data: merchants });
+    map.addSource('merchants', tileSource('merchants'));
     map.addSource('outlets', { type: 'geojson', data: outlets });
-    for (const s of ['radius', 'nearby', 'selected', 'priorities']) map.addSource(s, { type: 'geojson', data: EMPTY() });
+    for (const s of ['radius', 'nearby', 'selected', 'priorities', 'circles', 'draw']) map.addSource(s, { type: 'geojson', data: EMPTY() });
     addLayers(map);
     renderLegend();
     updateCounts();
 
     map.on('click', (e) => {
-      const layers = ['outlets-ours', 'outlets-competitors', 'merchants', 'communities', 'areas'];
+      if (draw.active) { drawClick(e); return; }
+      const layers = ['outlets-ours', 'outlets-competitors', 'merchants', 'merchant-clusters', 'communities', 'areas', 'coverage'];
       const hits = map.queryRenderedFeatures(e.point, { layers: layers.filter((l) => map.getLayer(l)) });
       if (!hits.length) return;
-      const f = hits[0];
+      // The grid lies over the communities and areas, but they come first when clicked.
+      const f = hits.find((h) => h.layer.id !== 'coverage') || hits[0];
       if (f.layer.id.startsWith('outlets')) selectOutlet(f.properties.id);
       else if (f.layer.id === 'merchants') selectMerchant(f.properties.id, { fly: false });
+      else if (f.layer.id === 'merchant-clusters') zoomToCluster(f);
       else if (f.layer.id === 'communities') showPlace('community', f.properties);
+      else if (f.layer.id === 'coverage') showHex(f, e.lngLat);
       else showPlace('area', f.properties);
     });
-    for (const id of ['merchants', 'outlets-ours', 'outlets-competitors']) {
-      map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
-      map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+    for (const id of ['merchants', 'merchant-clusters', 'outlets-ours', 'outlets-competitors']) {
+      map.on('mouseenter', id, () => { if (!draw.active) map.getCanvas().style.cursor = 'pointer'; });
+      map.on('mouseleave', id, () => { if (!draw.active) map.getCanvas().style.cursor = ''; });
     }
-    if (state.viewportMode) map.on('moveend', () => loadMerchantsForView(map).catch(showError));
+    map.on('dblclick', (e) => { if (draw.active) { e.preventDefault(); finishDrawing(); } });
+    map.on('mousemove', (e) => { if (draw.active) { draw.cursor = [e.lngLat.lng, e.lngLat.lat]; renderDraw(); } });
+    map.on('zoomend', () => { updateStatusLine(); updateGridHint(); });
+    // Tiles are fetched by MapLibre, not through getJson: a 401 there also means signed out.
+    map.on('error', (e) => {
+      const err = (e && e.error) || e;
+      if (err && err.status === 401) {
+        if (session) showLogin(t('session_expired'));
+        return;
+      }
+      console.error(err);
+    });
 
     if (!hadHash) {
-      const b = bboxOf([outlets, state.viewportMode ? EMPTY() : merchants]);
+      const b = bboxOf([outlets, communities]);
       if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, duration: 0 });
     }
     const wanted = params.get('outlet');
@@ -434,7 +566,7 @@
     const rows = [
       ['outlets-ours', t('ours'), '#c62828', false],
       ['outlets-competitors', t('competitors'), '#424242', true],
-      ['merchants', t('merchants'), '#43a047', false],
+      ['merchants', t('merchants'), '#43a047', false, ['merchants', 'merchant-clusters', 'merchant-cluster-count']],
       ['communities', t('communities'), '#6baed6', true],
       ['areas', t('areas'), '#d81b60', true],
     ];
@@ -443,9 +575,11 @@
       return `<label><input type="checkbox" data-layer="${id}" ${vis ? 'checked' : ''}>` +
         `<span class="sw${sq ? ' sq' : ''}" style="background:${color}"></span>${esc(label)}</label>`;
     }).join('');
+    const members = { areas: ['areas', 'areas-outline', 'areas-label'], merchants: rows[2][4] };
     $('legend-layers').querySelectorAll('input[data-layer]').forEach((cb) => cb.addEventListener('change', () => {
-      const ids = cb.dataset.layer === 'areas' ? ['areas', 'areas-outline', 'areas-label'] : [cb.dataset.layer];
-      for (const id of ids) map.setLayoutProperty(id, 'visibility', cb.checked ? 'visible' : 'none');
+      for (const id of members[cb.dataset.layer] || [cb.dataset.layer]) {
+        map.setLayoutProperty(id, 'visibility', cb.checked && !hiddenByFilter(id) ? 'visible' : 'none');
+      }
     }));
     const sel = $('category-filter');
     const current = sel.value;
@@ -453,14 +587,43 @@
       `<option value="${esc(c.code)}">${esc(lang === 'zh' ? c.zh : c.en)}</option>`).join('');
     sel.value = current;
     $('legend-status').innerHTML = Object.values(STATUS).map((v) =>
-      `<div><span class="sw" style="background:${v[0]}"></span> ${esc(lang === 'zh' ? v[1] : v[2])}</div>`).join('');
+      `<div><span class="sw" style="background:${v[0]}"></span> ${esc(lang === 'zh' ? v[1] : v[2])}</div>`).join('') +
+      `<div class="cluster-entry"><span class="sw cluster"></span> ${esc(t('cluster_legend'))}</div>`;
+    renderGridLegend();
   }
+
+  // Clusters carry no category: with a category chosen they are hidden, and the status line
+  // says to zoom in.
+  const hiddenByFilter = (id) => id.startsWith('merchant-cluster') && !!$('category-filter').value;
 
   function applyCategoryFilter() {
     const map = window.ecomap.map;
     const code = $('category-filter').value;
-    map.setFilter('merchants', code ? ['==', ['get', 'category'], code] : null);
+    map.setFilter('merchants', code ? ['all', MERCHANT_POINTS, ['==', ['get', 'category'], code]] : MERCHANT_POINTS);
+    const shown = document.querySelector('#legend input[data-layer="merchants"]');
+    for (const id of ['merchant-clusters', 'merchant-cluster-count']) {
+      map.setLayoutProperty(id, 'visibility', (!shown || shown.checked) && !hiddenByFilter(id) ? 'visible' : 'none');
+    }
+    updateStatusLine();
   }
+
+  // Server clusters have no expansion zoom: two levels closer (single merchants from 14 on).
+  function zoomToCluster(f) {
+    const map = window.ecomap.map;
+    const z = map.getZoom();
+    const to = z < DETAIL_ZOOM ? Math.max(Math.min(z + 2, DETAIL_ZOOM), z + 1) : z + 1.5;
+    map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(to, 19), duration: 400 });
+  }
+
+  // Room to leave around what the map fits: on a desktop the panel covers the map's right side.
+  function mapPadding() {
+    const panel = $('panel');
+    const side = !panel.hidden && !phoneLayout() ? panel.getBoundingClientRect().width + 20 : 0;
+    const map = window.ecomap.map.getContainer().getBoundingClientRect();
+    const pad = Math.min(24, map.width / 8, map.height / 8);
+    return { top: pad, bottom: pad, left: pad, right: Math.min(pad + side, map.width / 2) };
+  }
+  const phoneLayout = () => window.matchMedia('(max-width: 600px)').matches;
 
   // On a phone the panel is a bottom sheet and the map shrinks to the space above it, so the
   // selection stays in view (and no scrolling sheet sits over the map canvas).
@@ -482,9 +645,11 @@
     const f = state.data.outlets.features.find((o) => o.properties.id === id)
       || await api(`/api/outlets/${encodeURIComponent(id)}`).catch(() => null);
     if (!f) return;
+    setView('outlet');
     state.outlet = f;
     state.merchant = null;
     clearPriorities();
+    clearCircles();
     state.weights = null;
     state.weightsOpen = false;
     state.weightsMsg = '';
@@ -496,7 +661,14 @@
     renderOutlet();
     openPanel();
     if (options.fly) map.easeTo({ center: f.geometry.coordinates, zoom: Math.max(map.getZoom(), 15), duration: 0 });
-    await Promise.all([loadNearby(), showingPriorities() ? loadPriorities() : null]);
+    await Promise.all([loadNearby(), showingPriorities() ? loadPriorities() : null, showingCircles() ? loadCircles() : null]);
+  }
+
+  // The outlet panel's tabs: nearby merchants, the ones to win first (our outlets only) and the
+  // life circles.
+  function currentTab() {
+    if (state.tab === 'priorities' && !(state.outlet && state.outlet.properties.is_ours)) return 'nearby';
+    return state.tab;
   }
 
   function renderOutlet() {
@@ -505,34 +677,31 @@
     const p = f.properties;
     const panel = $('panel');
     panel.dataset.outletId = p.id;
-    const pri = showingPriorities();
-    // Our outlets get two lists (nearby merchants, and the ones to win first); competitors only
-    // the nearby one.
-    const heading = p.is_ours
-      ? '<div class="tabs" role="tablist">' +
-        `<button type="button" id="tab-nearby" role="tab" aria-selected="${!pri}">${esc(t('nearby'))}</button>` +
-        `<button type="button" id="tab-priorities" role="tab" aria-selected="${pri}">${esc(t('priorities'))}</button></div>`
-      : `<h3>${esc(t('nearby'))}</h3>`;
+    const tab = currentTab();
+    const pri = tab === 'priorities';
+    const tabs = [['nearby', t('nearby')]].concat(p.is_ours ? [['priorities', t('priorities')]] : [], [['circles', t('circles')]]);
+    const heading = '<div class="tabs" role="tablist">' + tabs.map(([k, label]) =>
+      `<button type="button" id="tab-${k}" role="tab" aria-selected="${tab === k}">${esc(label)}</button>`).join('') + '</div>';
     $('outlet-detail').innerHTML = `<h2>${esc(p.name)}</h2><table>` +
       row(t('bank'), p.competitor_bank || t('our_bank')) + row(t('kind'), lang === 'zh' ? p.kind_zh : KIND_EN[p.kind]) +
       row(t('address'), p.address) + '</table>' + heading +
-      `<div class="controls"><label>${esc(t('radius'))} <select id="radius">` +
+      `<div class="controls"${tab === 'circles' ? ' hidden' : ''}><label>${esc(t('radius'))} <select id="radius">` +
       [300, 500, 1000].map((r) => `<option value="${r}" ${r === state.radius ? 'selected' : ''}>${r} m</option>`).join('') +
-      `</select></label><span id="nearby-total"${pri ? ' hidden' : ''}></span>` +
+      `</select></label><span id="nearby-total"${tab === 'nearby' ? '' : ' hidden'}></span>` +
       `<span id="priority-total"${pri ? '' : ' hidden'}></span></div>` +
-      `<ol id="nearby-list"${pri ? ' hidden' : ''}></ol>` +
+      `<ol id="nearby-list"${tab === 'nearby' ? '' : ' hidden'}></ol>` +
       (p.is_ours ? `<section id="priorities-section"${pri ? '' : ' hidden'}>` +
         '<div class="weights-bar"><span id="weights-source"></span></div>' +
         '<form id="weights-form" hidden novalidate></form><p id="weights-msg" hidden></p>' +
-        '<ol id="priority-list"></ol></section>' : '');
+        '<ol id="priority-list"></ol></section>' : '') +
+      `<section id="circles-section"${tab === 'circles' ? '' : ' hidden'}></section>`;
     $('radius').addEventListener('change', (e) => {
       state.radius = Number(e.target.value);
       loadNearby().catch(showError);
       if (showingPriorities()) loadPriorities().catch(showError);
     });
+    for (const [k] of tabs) $(`tab-${k}`).addEventListener('click', () => setTab(k));
     if (p.is_ours) {
-      $('tab-nearby').addEventListener('click', () => setTab('nearby'));
-      $('tab-priorities').addEventListener('click', () => setTab('priorities'));
       $('weights-form').addEventListener('submit', (e) => { e.preventDefault(); saveWeights().catch(showError); });
     }
     if (state.nearby) renderNearby();
@@ -540,11 +709,13 @@
       renderPriorities();
       renderWeights();
     }
+    if (tab === 'circles') renderCircles();
   }
 
   // --- Priorities: which nearby merchants to win first, and the weights behind the score ----------
 
   const showingPriorities = () => state.tab === 'priorities' && !!state.outlet && !!state.outlet.properties.is_ours;
+  const showingCircles = () => state.tab === 'circles' && !!state.outlet;
   const factorName = (f) => (lang === 'zh' ? f.zh : f.en);
   // A fixed number of decimals, without a "-0.000".
   const fixed = (v, d) => {
@@ -574,19 +745,21 @@
     state.priorities = null;
     const map = window.ecomap && window.ecomap.map;
     if (map && map.getSource('priorities')) map.getSource('priorities').setData(EMPTY());
-    if (map && map.getLayer('nearby')) map.setLayoutProperty('nearby', 'visibility', 'visible');
+    if (map && map.getLayer('nearby')) map.setLayoutProperty('nearby', 'visibility', showingCircles() ? 'none' : 'visible');
   }
 
   function setTab(tab) {
-    if (state.tab === tab) return;
+    if (currentTab() === tab) return;
     state.tab = tab;
     if (tab !== 'priorities') {
       clearPriorities();
       state.weightsOpen = false;
     }
+    if (tab !== 'circles') clearCircles();
     renderOutlet();
     renderMerchant();
     if (tab === 'priorities') loadPriorities().catch(showError);
+    if (tab === 'circles') loadCircles().catch(showError);
   }
 
   // The weights the editor works on: those of the outlet's parent unit if the user may set them,
@@ -785,7 +958,6 @@
     const map = window.ecomap.map;
     const f = (state.priorities && state.priorities.features.find((m) => m.properties.id === id))
       || (state.nearby && state.nearby.features.find((m) => m.properties.id === id))
-      || state.data.merchants.features.find((m) => m.properties.id === id)
       || await api(`/api/merchants/${encodeURIComponent(id)}`).catch(() => null);
     if (!f) return;
     state.merchant = f;
@@ -864,10 +1036,9 @@
   }
 
   function showPlace(kind, p) {
-    state.outlet = null;
-    state.nearby = null;
-    clearPriorities();
-    $('panel').dataset.outletId = '';
+    setView('place');
+    state.merchant = null;
+    window.ecomap.map.getSource('selected').setData(EMPTY());
     const rows = kind === 'community'
       ? row(t('households'), p.households) + row(t('population'), p.population) +
         row(t('price'), p.avg_house_price_cny_m2) + row(t('customers'), p.bank_customers) + row(t('address'), p.address)
@@ -878,6 +1049,481 @@
     $('outlet-detail').innerHTML = `<h2>${esc(p.name)}</h2><table>${rows}</table>${survey}`;
     $('merchant-detail').innerHTML = '';
     openPanel();
+  }
+
+  // --- The panel's views ------------------------------------------------------------------------
+
+  // Switches what the panel shows ('outlet' | 'place' | 'survey' | 'compare' | null), clearing
+  // what the previous view drew on the map.
+  function setView(view) {
+    const map = window.ecomap.map;
+    if (view !== 'outlet' && state.outlet) {
+      state.outlet = null;
+      state.nearby = null;
+      clearPriorities();
+      clearCircles();
+      state.weightsOpen = false;
+      for (const s of ['nearby', 'radius']) map.getSource(s).setData(EMPTY());
+      $('panel').dataset.outletId = '';
+      const url = new URL(location.href);
+      if (url.searchParams.has('outlet')) {
+        url.searchParams.delete('outlet');
+        history.replaceState(null, '', url);
+      }
+    }
+    if (view !== 'survey' && state.survey) {
+      state.survey = null;
+      renderDraw();
+    }
+    if (view !== 'compare') state.compare = null;
+    state.view = view;
+    $('panel').classList.toggle('wide', view === 'compare');
+  }
+
+  function renderView() {
+    if (state.view === 'outlet') renderOutlet();
+    else if (state.view === 'survey') renderSurvey();
+    else if (state.view === 'compare') renderCompare();
+  }
+
+  const pct1 = (x) => `${(100 * (Number(x) || 0)).toFixed(1)}%`;
+  const int = (n) => Number(n || 0).toLocaleString('en-US');
+  const catName = (code) => {
+    const c = state.categories.find((x) => x.code === code);
+    return c ? (lang === 'zh' ? c.zh : c.en) : code;
+  };
+  const statusName = (code) => (STATUS[code] ? STATUS[code][lang === 'zh' ? 1 : 2] : code);
+  const outletName = (id) => {
+    const o = state.data.outlets.features.find((f) => f.properties.id === id);
+    return o ? o.properties.name : id;
+  };
+
+  // --- Life circles (生活圈): 5/10/15-minute walks around the selected outlet -------------------
+
+  function clearCircles() {
+    state.circles = null;
+    const map = window.ecomap && window.ecomap.map;
+    if (!map || !map.getSource('circles')) return;
+    map.getSource('circles').setData(EMPTY());
+    map.setLayoutProperty('radius', 'visibility', 'visible');
+    if (!showingPriorities()) map.setLayoutProperty('nearby', 'visibility', 'visible');
+  }
+
+  let circlesSeq = 0;
+  async function loadCircles() {
+    const f = state.outlet;
+    const map = window.ecomap.map;
+    const seq = ++circlesSeq;
+    const c = await api(`/api/outlets/${encodeURIComponent(f.properties.id)}/circles`);
+    if (seq !== circlesSeq || state.outlet !== f || !showingCircles()) return;
+    state.circles = c;
+    map.getSource('circles').setData(c);
+    // The circles stand in for the nearby radius while the tab is shown.
+    map.setLayoutProperty('nearby', 'visibility', 'none');
+    map.setLayoutProperty('radius', 'visibility', 'none');
+    renderCircles();
+    const b = bboxOf([c]);
+    if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: mapPadding(), duration: 300, maxZoom: 17 });
+  }
+
+  function renderCircles() {
+    const sec = $('circles-section');
+    if (!sec) return;
+    const c = state.circles;
+    if (!c) { sec.innerHTML = `<p class="muted">${esc(t('loading'))}</p>`; return; }
+    const circles = c.features.map((f) => f.properties).sort((a, b) => a.minutes - b.minutes);
+    const cov = c.community_coverage;
+    const metrics = [
+      ['merchants', t('merchants'), (s) => int(s.merchants)],
+      ['signed', t('signed'), (s) => int(s.signed)],
+      ['signed_share', t('signed_share'), (s) => pct1(s.signed_share)],
+      ['communities', t('communities_n'), (s) => int(s.communities)],
+      ['households', t('households'), (s) => int(s.households)],
+      ['competitor_outlets', t('competitor_outlets'), (s) => int(s.competitor_outlets.length)],
+      ['competitor_signed_merchants', t('competitor_signed_merchants'), (s) => int(s.competitor_signed_merchants)],
+    ];
+    const color = (m) => CIRCLE_COLORS[m <= 5 ? 0 : m <= 10 ? 1 : 2];
+    const minutesName = (m) => (t(`min${m}`) !== `min${m}` ? t(`min${m}`) : `${m} min`);
+    if (!circles.some((s) => s.minutes === state.circleMinutes)) state.circleMinutes = circles[circles.length - 1].minutes;
+    const pick = circles.find((s) => s.minutes === state.circleMinutes);
+    const cats = Object.entries(pick.by_category).sort((a, b) => b[1].total - a[1].total || a[0].localeCompare(b[0]));
+    const outer = circles[circles.length - 1];
+    sec.innerHTML =
+      `<p id="circles-coverage" title="${esc(t('coverage_note'))}"><b>${esc(t('community_coverage'))}</b> ` +
+      `<span class="value">${pct1(cov.share)}</span> <small>${esc(t('coverage_line', {
+        covered: int(cov.covered_households), total: int(cov.households), cc: cov.covered_communities, c: cov.communities,
+      }))}</small></p>` +
+      '<div class="table-wrap"><table id="circles-table"><thead><tr><th></th>' + circles.map((s) =>
+        `<th data-minutes="${s.minutes}"><span class="sw" style="background:${color(s.minutes)}"></span>${esc(minutesName(s.minutes))}` +
+        `<small>${esc(t('walk_m', { m: Math.round(s.walking_m) }))}</small></th>`).join('') + '</tr></thead><tbody>' +
+      metrics.map(([key, label, fmt]) => `<tr data-metric="${key}"><td>${esc(label)}</td>` +
+        circles.map((s) => `<td data-minutes="${s.minutes}">${esc(fmt(s))}</td>`).join('') + '</tr>').join('') +
+      '</tbody></table></div>' +
+      (outer.competitor_outlets.length
+        ? `<p id="circle-competitors"><b>${esc(t('competitor_outlets'))}</b>：${outer.competitor_outlets.map((id) => esc(outletName(id))).join('、')}</p>` : '') +
+      `<h3>${esc(t('by_category'))}</h3><div class="seg" id="circle-pick" role="group">` + circles.map((s) =>
+        `<button type="button" data-minutes="${s.minutes}" aria-pressed="${s.minutes === pick.minutes}">${esc(minutesName(s.minutes))}</button>`).join('') +
+      '</div><table id="circle-categories"><thead><tr>' +
+      `<th>${esc(t('category'))}</th><th>${esc(t('merchants'))}</th><th>${esc(t('signed'))}</th><th>${esc(t('signed_share'))}</th></tr></thead><tbody>` +
+      cats.map(([code, n]) => `<tr data-code="${esc(code)}"><td>${esc(catName(code))}</td><td class="total">${n.total}</td>` +
+        `<td class="signed">${n.signed}</td><td>${pct1(n.total ? n.signed / n.total : 0)}</td></tr>`).join('') +
+      `</tbody></table><h3>${esc(t('by_status'))}</h3><p id="circle-status">` +
+      Object.keys(STATUS).filter((k) => pick.by_status[k]).map((k) =>
+        `<span data-status="${k}"><span class="dot" style="background:${STATUS[k][0]}"></span>${esc(statusName(k))} <b>${pick.by_status[k]}</b></span>`).join(' ') +
+      `</p><p class="note">${esc(t('distance_model'))}</p>`;
+    sec.querySelectorAll('#circle-pick button').forEach((b) => b.addEventListener('click', () => {
+      state.circleMinutes = Number(b.dataset.minutes);
+      renderCircles();
+    }));
+  }
+
+  // --- The coverage grid (H3 hexes from the `coverage` vector tiles) ----------------------------
+
+  function gridColor() {
+    const ramp = GRID_RAMPS[state.gridMode];
+    const value = state.gridMode === 'signed_share'
+      ? ['/', ['get', 'signed'], ['max', ['get', 'merchants'], 1]] : ['get', 'merchants'];
+    return ['case', ['==', ['get', 'merchants'], 0], GRID_EMPTY, ['interpolate', ['linear'], value, ...ramp.flat()]];
+  }
+
+  // Diagonal hatching for white-space hexes.
+  function hatchImage() {
+    const n = 8;
+    const c = document.createElement('canvas');
+    c.width = n; c.height = n;
+    const ctx = c.getContext('2d');
+    ctx.strokeStyle = WHITESPACE_COLOR; ctx.globalAlpha = 0.55; ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.moveTo(0, n); ctx.lineTo(n, 0); ctx.moveTo(-n / 2, n / 2); ctx.lineTo(n / 2, -n / 2);
+    ctx.moveTo(n / 2, n + n / 2); ctx.lineTo(n + n / 2, n / 2);
+    ctx.stroke();
+    return ctx.getImageData(0, 0, n, n);
+  }
+
+  const GRID_LAYERS = ['coverage', 'coverage-outline', 'coverage-whitespace-fill', 'coverage-whitespace'];
+
+  function ensureGrid() {
+    const map = window.ecomap.map;
+    if (map.getSource('coverage')) return;
+    map.addSource('coverage', tileSource('coverage', GRID_MIN_ZOOM));
+    if (!map.hasImage('whitespace-hatch')) map.addImage('whitespace-hatch', hatchImage());
+    const common = { source: 'coverage', 'source-layer': 'coverage', layout: { visibility: 'none' } };
+    // Under the life circles, merchants and outlets; over the communities and areas.
+    map.addLayer(Object.assign({ id: 'coverage', type: 'fill', paint: { 'fill-color': gridColor(), 'fill-opacity': 0.62 } }, common), 'circles-fill');
+    map.addLayer(Object.assign({ id: 'coverage-outline', type: 'line', paint: { 'line-color': '#ffffff', 'line-width': 0.7 } }, common), 'circles-fill');
+    map.addLayer(Object.assign({ id: 'coverage-whitespace-fill', type: 'fill', filter: ['==', ['get', 'whitespace'], 1],
+      paint: { 'fill-pattern': 'whitespace-hatch' } }, common), 'circles-fill');
+    map.addLayer(Object.assign({ id: 'coverage-whitespace', type: 'line', filter: ['==', ['get', 'whitespace'], 1],
+      paint: { 'line-color': WHITESPACE_COLOR, 'line-width': 2.5 } }, common), 'circles-fill');
+  }
+
+  function setGrid(on) {
+    const map = window.ecomap.map;
+    state.grid = on;
+    $('grid-toggle').checked = on;
+    if (on) ensureGrid();
+    if (map.getSource('coverage')) for (const id of GRID_LAYERS) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
+    if (!on && gridPopup) gridPopup.remove();
+    renderGridLegend();
+  }
+
+  function renderGridLegend() {
+    $('grid-legend').hidden = !state.grid;
+    $('grid-mode').value = state.gridMode;
+    const ramp = GRID_RAMPS[state.gridMode];
+    const label = (v, i) => {
+      const s = state.gridMode === 'signed_share' ? `${Math.round(v * 100)}%` : String(v);
+      return i === ramp.length - 1 ? `≥${s}` : s;
+    };
+    $('grid-ramp').innerHTML = ramp.map(([v, c], i) =>
+      `<span class="stop"><span class="sw sq" style="background:${c}"></span>${esc(label(v, i))}</span>`).join('') +
+      `<span class="stop"><span class="sw sq" style="background:${GRID_EMPTY}"></span>${esc(t('no_merchants'))}</span>`;
+    document.querySelector('#grid-legend .ws-entry').title = t('whitespace_note');
+    updateGridHint();
+  }
+
+  function updateGridHint() {
+    const map = window.ecomap && window.ecomap.map;
+    if (map) $('grid-zoom-hint').hidden = !state.grid || map.getZoom() >= GRID_MIN_ZOOM;
+  }
+
+  let gridPopup = null;
+  function showHex(f, lngLat) {
+    const p = f.properties;
+    const share = p.merchants ? p.signed / p.merchants : 0;
+    const line = (k, v) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`;
+    if (gridPopup) gridPopup.remove();
+    gridPopup = new maplibregl.Popup({ maxWidth: '260px' }).setLngLat(lngLat).setHTML(
+      `<div class="hex-popup" data-cell="${esc(p.cell)}"><b>${esc(t('hex'))} ${esc(p.cell)}</b>` +
+      (p.whitespace ? ` <span class="ws-badge">${esc(t('whitespace'))}</span>` : '') + '<table>' +
+      line(t('merchants'), p.merchants) + line(t('signed'), `${p.signed}（${pct1(share)}）`) +
+      line(t('prospects'), p.prospects) + line(t('households'), int(p.households)) +
+      line(t('footfall_day'), int(Math.round(p.footfall))) + line(t('priority_sum'), fixed(p.priority_sum, 2)) +
+      '</table></div>').addTo(window.ecomap.map);
+  }
+
+  // --- Drawing an area and surveying it (POST /api/survey) --------------------------------------
+
+  const draw = { active: false, points: [], cursor: null };
+
+  function startDrawing() {
+    const map = window.ecomap.map;
+    if (draw.active) { cancelDrawing(); return; }
+    draw.active = true;
+    draw.points = [];
+    draw.cursor = null;
+    map.doubleClickZoom.disable();
+    map.getCanvas().style.cursor = 'crosshair';
+    document.body.classList.add('drawing');
+    $('draw-bar').hidden = false;
+    $('draw-area').setAttribute('aria-pressed', 'true');
+    renderDraw();
+  }
+
+  function stopDrawing() {
+    const map = window.ecomap.map;
+    draw.active = false;
+    draw.cursor = null;
+    map.doubleClickZoom.enable();
+    map.getCanvas().style.cursor = '';
+    document.body.classList.remove('drawing');
+    $('draw-bar').hidden = true;
+    $('draw-area').setAttribute('aria-pressed', 'false');
+  }
+
+  function cancelDrawing() {
+    if (!draw.active) return;
+    stopDrawing();
+    draw.points = [];
+    renderDraw();
+  }
+
+  function drawClick(e) {
+    const map = window.ecomap.map;
+    const near = (lonLat, px) => {
+      const q = map.project(lonLat);
+      return Math.hypot(q.x - e.point.x, q.y - e.point.y) < px;
+    };
+    const pts = draw.points;
+    // The second click of a double-click lands on the last point: not a new one.
+    if (pts.length && near(pts[pts.length - 1], 6)) return;
+    // Clicking the first point again closes the polygon.
+    if (pts.length >= 3 && near(pts[0], 10)) { finishDrawing(); return; }
+    pts.push([e.lngLat.lng, e.lngLat.lat]);
+    renderDraw();
+  }
+
+  function undoPoint() {
+    if (!draw.active || !draw.points.length) return;
+    draw.points.pop();
+    renderDraw();
+  }
+
+  function renderDraw() {
+    const map = window.ecomap && window.ecomap.map;
+    const src = map && map.getSource('draw');
+    if (!src) return;
+    const pts = draw.active ? draw.points : (state.survey ? state.survey.ring.slice(0, -1) : []);
+    const feature = (type, coordinates, role) => ({ type: 'Feature', geometry: { type, coordinates }, properties: { role } });
+    const fs = [];
+    if (pts.length >= 3) fs.push(feature('Polygon', [pts.concat([pts[0]])], 'shape'));
+    else if (pts.length === 2) fs.push(feature('LineString', pts, 'shape'));
+    if (draw.active) {
+      if (draw.cursor && pts.length) {
+        fs.push(feature('LineString', [pts[pts.length - 1], draw.cursor].concat(pts.length >= 2 ? [pts[0]] : []), 'guide'));
+      }
+      for (const p of pts) fs.push(feature('Point', p, 'vertex'));
+      $('draw-hint').textContent = t('draw_hint', { n: pts.length });
+      $('draw-finish').disabled = pts.length < 3;
+      $('draw-undo').disabled = !pts.length;
+    }
+    src.setData({ type: 'FeatureCollection', features: fs });
+  }
+
+  async function finishDrawing() {
+    if (!draw.active || draw.points.length < 3) return;
+    const ring = draw.points.concat([draw.points[0]]);
+    stopDrawing();
+    draw.points = [];
+    await runSurvey(ring);
+  }
+
+  let surveySeq = 0;
+  async function runSurvey(ring) {
+    const seq = ++surveySeq;
+    setView('survey');
+    state.merchant = null;
+    $('merchant-detail').innerHTML = '';
+    window.ecomap.map.getSource('selected').setData(EMPTY());
+    state.survey = { ring, result: null, error: null };
+    renderDraw();
+    renderSurvey();
+    openPanel();
+    const sv = state.survey;
+    try {
+      sv.result = await getJson(`/api/survey?${new URLSearchParams({ crs: state.crs })}`,
+        { method: 'POST', json: { type: 'Polygon', coordinates: [ring] } });
+    } catch (err) {
+      sv.error = String((err && err.message) || err);
+    }
+    if (seq === surveySeq && state.survey === sv) renderSurvey();
+  }
+
+  function renderSurvey() {
+    const sv = state.survey;
+    const el = $('outlet-detail');
+    if (state.view !== 'survey' || !sv) return;
+    let body;
+    if (sv.error) body = `<p id="survey-error" role="alert">${esc(t('survey_failed', { m: sv.error }))}</p>`;
+    else if (!sv.result) body = `<p class="muted">${esc(t('loading'))}</p>`;
+    else {
+      const s = sv.result;
+      const unsigned = s.merchants - s.signed;
+      const kpi = (k, value, label, extra) => `<div class="kpi" data-kpi="${k}"><b>${esc(value)}` +
+        `${extra ? `<small>（${esc(extra)}）</small>` : ''}</b><span>${esc(label)}</span></div>`;
+      const dist = (m) => (m == null ? '' : `${Math.round(m)} m`);
+      body = `<p class="meta">${esc(t('area_size', { a: (s.area_m2 / 1e6).toFixed(2), r: Math.round(s.reach_walking_m) }))}</p>` +
+        '<div class="kpis" id="survey-kpis">' +
+        kpi('merchants', int(s.merchants), t('merchants')) +
+        kpi('signed', int(s.signed), t('signed'), pct1(s.signed_share)) +
+        kpi('households', int(s.households_in_reach), t('households_in_reach')) +
+        kpi('banks', int(s.competitor_outlets.length), t('banks_nearby')) + '</div>' +
+        `<h3>${esc(t('signed_vs_not'))}</h3><div class="signed-bar" aria-hidden="true">` +
+        `<span class="yes" style="width:${(100 * (s.signed_share || 0)).toFixed(1)}%"></span></div>` +
+        `<p id="survey-signed"><span data-signed="yes"><span class="dot" style="background:${STATUS.signed[0]}"></span>${esc(t('signed'))} <b>${int(s.signed)}</b></span> · ` +
+        `<span data-signed="no"><span class="dot" style="background:${STATUS.prospect[0]}"></span>${esc(t('not_signed'))} <b>${int(unsigned)}</b></span></p>` +
+        `<h3>${esc(t('by_category'))}</h3><div class="table-wrap"><table id="survey-mix"><thead><tr><th>${esc(t('category'))}</th>` +
+        `<th>${esc(t('count'))}</th><th>${esc(t('share'))}</th><th>${esc(t('signed'))}</th><th>${esc(t('signed_pct'))}</th></tr></thead><tbody>` +
+        s.mix.map((r) => `<tr data-code="${esc(r.code)}"><td>${esc(catName(r.code))}</td><td class="count">${r.count}</td>` +
+          `<td class="share"><span class="bar" style="width:${Math.round(100 * r.share)}%"></span><span>${pct1(r.share)}</span></td>` +
+          `<td class="signed">${r.signed}</td><td>${pct1(r.signed_share)}</td></tr>`).join('') + '</tbody></table></div>' +
+        `<h3>${esc(t('top_prospects'))}</h3><ol id="survey-prospects">` +
+        (s.top_prospects.length ? s.top_prospects.map((m, i) => `<li data-merchant-id="${esc(m.id)}"><span class="rank">${i + 1}</span>` +
+          `<span class="name">${esc(m.name)} <small>${esc(catName(m.category))} · ${esc(statusName(m.status))}</small></span>` +
+          `<span class="score">${fixed(m.score, 2)}</span></li>`).join('') : `<li class="empty">${esc(t('none'))}</li>`) + '</ol>' +
+        `<h3>${esc(t('communities_in_reach'))} <small>${esc(t('n_communities', { n: s.communities_in_reach.length }))}</small></h3>` +
+        `<table id="survey-communities"><tbody>` + s.communities_in_reach.map((c) =>
+          `<tr data-id="${esc(c.id)}"><td>${esc(c.name)}</td><td class="households">${int(c.households)}</td><td class="dist">${dist(c.distance_m)}</td></tr>`).join('') +
+        `</tbody></table><h3>${esc(t('banks_nearby'))}</h3><table id="survey-banks"><tbody>` +
+        (s.competitor_outlets.length ? s.competitor_outlets.map((o) =>
+          `<tr data-id="${esc(o.id)}"><td>${esc(o.name)}</td><td>${esc(o.bank || '')}</td><td class="dist">${dist(o.distance_m)}</td></tr>`).join('')
+          : `<tr><td>${esc(t('none'))}</td></tr>`) + '</tbody></table>' +
+        (s.our_outlets.length ? `<h3>${esc(t('our_outlets_nearby'))}</h3><table id="survey-ours"><tbody>` + s.our_outlets.map((o) =>
+          `<tr data-id="${esc(o.id)}"><td>${esc(o.name)}</td><td class="dist">${dist(o.distance_m)}</td></tr>`).join('') + '</tbody></table>' : '') +
+        `<p class="note">${esc(t('distance_model'))}</p>`;
+    }
+    el.innerHTML = `<h2>${esc(t('drawn_survey'))}</h2>${body}<div class="buttons">` +
+      `<button type="button" id="draw-again">${esc(t('draw_again'))}</button>` +
+      `<button type="button" id="draw-clear">${esc(t('clear'))}</button></div>`;
+    $('draw-again').addEventListener('click', () => startDrawing());
+    $('draw-clear').addEventListener('click', () => closePanel());
+    el.querySelectorAll('#survey-prospects li[data-merchant-id]').forEach((li) =>
+      li.addEventListener('click', () => selectMerchant(li.dataset.merchantId, { fly: true })));
+  }
+
+  // --- Comparing our outlets' coverage (GET /api/coverage/outlets) -------------------------------
+
+  // [field, label key, kind]: how each column shows and sorts.
+  const COMPARE_COLS = [
+    ['name', 'outlet', 'text'], ['merchants_500m', 'merchants_500m', 'int'],
+    ['signed_share_500m', 'signed_share_500m', 'pct'], ['merchants_1km', 'merchants_1km', 'int'],
+    ['signed_share_1km', 'signed_share_1km', 'pct'], ['households_1km', 'households_1km', 'int'],
+    ['covered_households_share', 'covered_share', 'pct'], ['whitespace_hexes_1km', 'whitespace_hexes', 'int'],
+    ['competitor_outlets_1km', 'competitors_1km', 'int'], ['gaps', 'gaps', 'gaps'],
+  ];
+
+  // The branches (parent units) of the outlets of ours the user sees.
+  const branchesOfOutlets = () => [...new Set(state.data.outlets.features
+    .filter((f) => f.properties.is_ours && f.properties.parent_org_id).map((f) => f.properties.parent_org_id))].sort();
+
+  async function showCompare() {
+    setView('compare');
+    state.merchant = null;
+    $('merchant-detail').innerHTML = '';
+    renderCompare();
+    openPanel();
+    await loadCompare();
+  }
+
+  let compareSeq = 0;
+  async function loadCompare() {
+    const seq = ++compareSeq;
+    const branch = state.compareBranch;
+    const r = await getJson(`/api/coverage/outlets${branch ? `?${new URLSearchParams({ branch })}` : ''}`);
+    if (seq !== compareSeq || state.view !== 'compare') return;
+    state.compare = r;
+    renderCompare();
+  }
+
+  function sortedCompareRows() {
+    const rows = state.compare.outlets.slice();
+    const { key, dir } = state.compareSort;
+    const col = COMPARE_COLS.find((c) => c[0] === key);
+    if (!col) return rows;
+    const val = (r) => (col[2] === 'gaps' ? r.gaps.length : r[key]);
+    // Array.prototype.sort is stable: ties keep the API's order.
+    return rows.sort((a, b) => {
+      const x = val(a);
+      const y = val(b);
+      return dir * (col[2] === 'text' ? String(x).localeCompare(String(y), 'zh-CN') : x - y);
+    });
+  }
+
+  function renderCompare() {
+    if (state.view !== 'compare') return;
+    const el = $('outlet-detail');
+    const branches = branchesOfOutlets();
+    const picker = branches.length > 1
+      ? `<label class="branch-pick">${esc(t('branch'))} <select id="compare-branch"><option value="">${esc(t('all'))}</option>` +
+        branches.map((b) => `<option value="${esc(b)}"${b === state.compareBranch ? ' selected' : ''}>${esc(b)}</option>`).join('') +
+        '</select></label>' : '';
+    let body;
+    if (!state.compare) body = `<p class="muted">${esc(t('loading'))}</p>`;
+    else if (!state.compare.outlets.length) body = `<p class="muted">${esc(t('no_outlets'))}</p>`;
+    else {
+      const { key, dir } = state.compareSort;
+      const cell = (r, [k, , kind]) => {
+        if (k === 'name') return `<td data-col="name"><button type="button" class="link" data-open="${esc(r.outlet_id)}">${esc(r.name)}</button></td>`;
+        if (kind === 'gaps') {
+          return `<td data-col="gaps" data-n="${r.gaps.length}">${r.gaps.length
+            ? r.gaps.map((g) => `<span class="gap" data-code="${esc(g)}">${esc(catName(g))}</span>`).join('') : '<span class="muted">—</span>'}</td>`;
+        }
+        const warn = (k === 'whitespace_hexes_1km' && r[k] > 0) || (kind === 'pct' && k !== 'covered_households_share' && r[k] < 0.15);
+        return `<td data-col="${k}" class="num${warn ? ' warn' : ''}">${kind === 'pct' ? pct1(r[k]) : int(r[k])}</td>`;
+      };
+      body = `<p class="note">${esc(t('sort_hint'))} · ${esc(t('distance_model'))}</p><div class="table-wrap"><table id="compare-table"><thead><tr>` +
+        COMPARE_COLS.map(([k, label]) => {
+          const sort = k === key ? (dir > 0 ? 'ascending' : 'descending') : 'none';
+          return `<th data-sort="${k}" aria-sort="${sort}"${k === 'gaps' ? ` title="${esc(t('gaps_note'))}"` : ''}>` +
+            `<button type="button">${esc(t(label))}<span class="arrow">${sort === 'ascending' ? '▲' : sort === 'descending' ? '▼' : ''}</span></button></th>`;
+        }).join('') + '</tr></thead><tbody>' +
+        sortedCompareRows().map((r) => `<tr data-outlet-id="${esc(r.outlet_id)}">${COMPARE_COLS.map((c) => cell(r, c)).join('')}</tr>`).join('') +
+        '</tbody></table></div>';
+    }
+    el.innerHTML = `<h2>${esc(t('compare_title'))}</h2>${picker}${body}`;
+    const sel = $('compare-branch');
+    if (sel) sel.addEventListener('change', () => {
+      state.compareBranch = sel.value;
+      state.compare = null;
+      renderCompare();
+      loadCompare().catch(showError);
+    });
+    el.querySelectorAll('#compare-table th[data-sort]').forEach((th) => th.addEventListener('click', () => {
+      const k = th.dataset.sort;
+      const s = state.compareSort;
+      const text = COMPARE_COLS.find((c) => c[0] === k)[2] === 'text';
+      state.compareSort = s.key === k ? { key: k, dir: -s.dir } : { key: k, dir: text ? 1 : -1 };
+      renderCompare();
+    }));
+    el.querySelectorAll('#compare-table button[data-open]').forEach((b) => b.addEventListener('click', () => selectOutlet(b.dataset.open)));
+  }
+
+  function closePanel() {
+    setSheet(false);
+    setView(null);
+    state.weightsOpen = false;
+    state.merchant = null;
+    window.ecomap.map.getSource('selected').setData(EMPTY());
   }
 
   function showError(err) { $('status-line').textContent = String((err && err.message) || err); }
@@ -915,8 +1561,9 @@
     if (window.ecomap && window.ecomap.map && window.ecomap.map.getLayer('merchants')) {
       renderLegend();
       updateCounts();
-      if (state.outlet) renderOutlet();
+      renderView();
       renderMerchant();
+      if (draw.active) renderDraw();
     }
   }
 
@@ -931,16 +1578,35 @@
   let searchTimer = null;
   $('search').addEventListener('input', () => { clearTimeout(searchTimer); searchTimer = setTimeout(() => runSearch().catch(showError), 250); });
   $('search').addEventListener('keydown', (e) => { if (e.key === 'Enter') { clearTimeout(searchTimer); runSearch().catch(showError); } });
-  document.querySelector('#panel .close').addEventListener('click', () => {
-    setSheet(false);
-    state.outlet = null; state.nearby = null;
-    clearPriorities();
-    state.weightsOpen = false;
+  document.querySelector('#panel .close').addEventListener('click', closePanel);
+  $('draw-area').addEventListener('click', () => startDrawing());
+  $('draw-finish').addEventListener('click', () => finishDrawing().catch(showError));
+  $('draw-cancel').addEventListener('click', () => cancelDrawing());
+  $('draw-undo').addEventListener('click', () => undoPoint());
+  $('compare-open').addEventListener('click', () => showCompare().catch(showError));
+  // On a phone the legend starts folded to its tool buttons, so that it leaves the map free.
+  function foldLegend(folded) {
+    $('legend').classList.toggle('folded', folded);
+    $('legend-toggle').setAttribute('aria-expanded', String(!folded));
+  }
+  $('legend-toggle').addEventListener('click', () => foldLegend(!$('legend').classList.contains('folded')));
+  foldLegend(phoneLayout());
+  $('grid-toggle').addEventListener('change', (e) => setGrid(e.target.checked));
+  $('grid-mode').addEventListener('change', (e) => {
+    state.gridMode = e.target.value;
     const map = window.ecomap.map;
-    for (const s of ['nearby', 'radius', 'selected']) map.getSource(s).setData(EMPTY());
-    const url = new URL(location.href);
-    url.searchParams.delete('outlet');
-    history.replaceState(null, '', url);
+    if (map.getLayer('coverage')) map.setPaintProperty('coverage', 'fill-color', gridColor());
+    renderGridLegend();
+  });
+  document.addEventListener('keydown', (e) => {
+    if (!draw.active) return;
+    const typing = /^(INPUT|SELECT|TEXTAREA)$/.test((e.target && e.target.tagName) || '');
+    if (e.key === 'Escape') { e.preventDefault(); cancelDrawing(); } else if (typing) {
+      /* keys in a form field are the field's */
+    } else if (e.key === 'Enter') { e.preventDefault(); finishDrawing().catch(showError); } else if (e.key === 'Backspace' || (e.key === 'z' && (e.ctrlKey || e.metaKey))) {
+      e.preventDefault();
+      undoPoint();
+    }
   });
   $('login').addEventListener('submit', submitLogin);
   $('logout').addEventListener('click', () => logout().catch(showError));

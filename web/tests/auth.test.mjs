@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { DEMO_USERS, assertNoIssues, eventually, sourceData, useApp, waitForApp } from './harness.mjs';
+import {
+  DEMO_USERS, assertNoIssues, eventually, jumpTo, sourceData, tileFeatures, useApp, waitForApp,
+} from './harness.mjs';
 
 const app = useApp();
 const LONG = { timeout: 60_000 };
@@ -88,11 +90,26 @@ test('each_role_sees_its_own_world', { timeout: 120_000 }, async (t) => {
   const seen = {};
   for (const user of ['admin', 'zgq', 'out01']) {
     const { page, issues } = await app.open(t, '/', { login: user });
-    const total = (await app.api('/api/merchants?limit=1', user)).total;
+    const mine = (await app.api('/api/merchants?limit=2000', user)).features;
+    const total = mine.length;
     const counts = await page.evaluate(() => ({ ...window.ecomap.counts }));
     assert.equal(counts.merchants, total, `${user}: ecomap.counts.merchants = the API's total for ${user}`);
-    const merchants = (await sourceData(page, 'merchants')).features;
-    assert.equal(merchants.length, total, `${user}: every merchant of the user is in the source`);
+    // Close up (single merchants, zoom 14) over the middle of the user's merchants: the tiles hold
+    // only the user's merchants, and every one of them in view.
+    const mid = (i) => mine.map((f) => f.geometry.coordinates[i]).sort((a, b) => a - b)[Math.floor(total / 2)];
+    await jumpTo(page, [mid(0), mid(1)], 14);
+    const byId = new Map(mine.map((f) => [f.properties.id, f]));
+    const loaded = [...new Map((await tileFeatures(page, 'merchants')).map((f) => [f.properties.id, f])).values()];
+    assert.ok(loaded.length > 0 && loaded.every((f) => f.properties.cluster === 0), `${user}: single merchants at zoom 14`);
+    assert.deepEqual(loaded.filter((f) => !byId.has(f.properties.id)).map((f) => f.properties.id), [],
+      `${user}: merchants in the page that are not the user's`);
+    const [[w, so], [e, n]] = await page.evaluate(() => window.ecomap.map.getBounds().toArray());
+    const have = new Set(loaded.map((f) => f.properties.id));
+    const inView = mine.filter(({ geometry: { coordinates: [x, y] } }) => x > w && x < e && y > so && y < n);
+    assert.ok(inView.length > 0, `${user}: merchants in view`);
+    assert.deepEqual(inView.filter((f) => !have.has(f.properties.id)).map((f) => f.properties.id), [],
+      `${user}: merchants of the user in view that the page lacks`);
+    const merchants = loaded.map((f) => byId.get(f.properties.id));
     const outlets = await app.api('/api/outlets', user);
     assert.deepEqual((await sourceData(page, 'outlets')).features.map((f) => f.properties.id).sort(),
       outlets.features.map((f) => f.properties.id).sort(), `${user}: the outlets source is the user's outlets`);
@@ -185,4 +202,27 @@ test('no_csp_violations_on_load', LONG, async (t) => {
   await eventually(async () => assert.ok(issues.consoleErrors.some((l) => /Refused to|CSP violation/.test(l)),
     `an inline script shows up as a console error (${JSON.stringify(issues.consoleErrors)})`));
   assert.equal(await page.evaluate(() => window.__inline ?? null), null, 'the inline script did not run');
+});
+
+test('a_session_ending_while_tiles_load_shows_the_login_form', LONG, async (t) => {
+  const { page, issues, requests } = await app.open(t, '/');
+  // Signed out behind the map's back (another tab, or the session ran out).
+  const { csrf_token: token } = await page.request.get(`${app.baseUrl}/api/session`).then((r) => r.json());
+  const out = await page.request.post(`${app.baseUrl}/api/logout`, { headers: { 'X-CSRF-Token': token } });
+  assert.equal(out.status(), 200, 'POST /api/logout');
+  // Moving the map fetches merchant tiles, which now answer 401.
+  const at = requests.length;
+  const outlet = (await app.api('/api/outlets?ours=true')).features[0];
+  await page.evaluate((c) => window.ecomap.map.jumpTo({ center: c, zoom: 16.5 }), outlet.geometry.coordinates);
+  await eventually(async () => {
+    assert.equal(await page.locator('#login').isVisible(), true, '#login is shown again');
+    assert.match(await page.locator('#login-error').innerText(), /登录已过期/);
+  });
+  assert.ok(requests.slice(at).some((r) => /^GET \/tiles\/merchants\/\d+\/\d+\/\d+\.mvt$/.test(r)), 'tiles were asked for');
+  // The tiles' 401s (and Chromium's console lines for them) are this test's expected problems.
+  const isTile401 = (l) => /401/.test(l) && l.includes('/tiles/');
+  assert.ok(issues.failedResponses.some(isTile401), `a 401 from /tiles (got ${JSON.stringify(issues.failedResponses)})`);
+  issues.failedResponses = issues.failedResponses.filter((l) => !isTile401(l));
+  issues.consoleErrors = issues.consoleErrors.filter((l) => !isTile401(l));
+  assertNoIssues(issues);
 });

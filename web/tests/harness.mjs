@@ -217,6 +217,19 @@ export function useApp() {
       assert.ok(r.ok, `GET ${p} as ${as ?? 'nobody'} answered ${r.status}: ${JSON.stringify(body)}`);
       return body;
     },
+    /** POST `body` as JSON as that demo user (with the session's CSRF token); the JSON answer. */
+    async post(p, body, as = 'admin') {
+      const cookie = await this.cookie(as);
+      const session = await (await fetch(`${this.baseUrl}/api/session`, { headers: { cookie } })).json();
+      const r = await fetch(this.baseUrl + p, {
+        method: 'POST',
+        headers: { cookie, 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrf_token },
+        body: JSON.stringify(body),
+      });
+      const answer = await r.json();
+      assert.ok(r.ok, `POST ${p} as ${as} answered ${r.status}: ${JSON.stringify(answer)}`);
+      return answer;
+    },
     /**
      * A fresh context and page for test `t`, at `urlPath`. Options:
      *   login ('admin' (default) | 'zgq' | 'szq' | 'out01' | null: who the page is signed in as;
@@ -462,4 +475,46 @@ export async function clickMapAt(page, lonLat, { center = true, zoom } = {}) {
   const box = await page.locator('#map canvas').first().boundingBox();
   assert.ok(box, '#map canvas is not on the page');
   await page.mouse.click(box.x + px.x, box.y + px.y);
+}
+
+/**
+ * The features of vector source `id` in the tiles the page holds (MapLibre's querySourceFeatures
+ * over source layer `sourceLayer`, default the source's id), as {id, properties, coordinates}.
+ * A feature may come more than once (once per tile that holds it).
+ */
+export function tileFeatures(page, id, sourceLayer = id) {
+  return page.evaluate(([id, sourceLayer]) => window.ecomap.map.querySourceFeatures(id, { sourceLayer })
+    .map((f) => ({ id: f.id, properties: { ...f.properties }, coordinates: f.geometry.coordinates })), [id, sourceLayer]);
+}
+
+/** The features of `layers` drawn on screen now, as {layer, properties, coordinates}. */
+export function renderedFeatures(page, layers) {
+  return page.evaluate((layers) => window.ecomap.map.queryRenderedFeatures({ layers })
+    .map((f) => ({ layer: f.layer.id, properties: { ...f.properties }, coordinates: f.geometry.coordinates })), layers);
+}
+
+/** Web Mercator tile {z, x, y} holding [lon, lat] at zoom z. */
+export function tileOf([lon, lat], z) {
+  const n = 2 ** z;
+  const r = (lat * Math.PI) / 180;
+  return {
+    z,
+    x: Math.min(n - 1, Math.max(0, Math.floor(((lon + 180) / 360) * n))),
+    y: Math.min(n - 1, Math.max(0, Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n))),
+  };
+}
+
+/** The tiles of zoom z that cover the box [[west, south], [east, north]]. */
+export function tilesCovering([[w, s], [e, n]], z) {
+  const a = tileOf([w, n], z);
+  const b = tileOf([e, s], z);
+  const out = [];
+  for (let x = a.x; x <= b.x; x++) for (let y = a.y; y <= b.y; y++) out.push({ z, x, y });
+  return out;
+}
+
+/** Jumps the page's map to `center` at `zoom` and waits until it has drawn everything. */
+export async function jumpTo(page, center, zoom) {
+  await page.evaluate(([c, z]) => window.ecomap.map.jumpTo({ center: c, zoom: z }), [center, zoom]);
+  await waitForMapIdle(page);
 }

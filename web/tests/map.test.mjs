@@ -2,11 +2,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { assertNoIssues, eventually, sourceData, useApp, waitForMapIdle } from './harness.mjs';
+import {
+  assertNoIssues, distanceM, eventually, jumpTo, renderedFeatures, sourceData, tileFeatures, useApp, waitForMapIdle,
+} from './harness.mjs';
 
 const app = useApp();
 const LAYERS = ['outlets-ours', 'outlets-competitors', 'merchants', 'communities', 'areas', 'areas-outline'];
 const SOURCES = ['outlets', 'merchants', 'communities', 'areas'];
+/** Sources the page loads whole, as GeoJSON (merchants come as vector tiles). */
+const GEOJSON_SOURCES = ['outlets', 'communities', 'areas'];
+/** The zoom from which the merchant tiles hold single merchants rather than clusters. */
+const DETAIL_ZOOM = 14;
 const LONG = { timeout: 60_000 };
 
 /** Every feature of an API collection (pages through `limit`/`offset`). */
@@ -73,40 +79,53 @@ test('loads_with_no_console_errors_and_all_layers', LONG, async (t) => {
   }, { sources: SOURCES, layers: LAYERS });
 
   assert.equal(state.crs, 'wgs84', 'without a base map the app asks for WGS-84');
-  assert.deepEqual(state.sources, Object.fromEntries(SOURCES.map((s) => [s, 'geojson'])));
+  assert.deepEqual(state.sources, { ...Object.fromEntries(SOURCES.map((s) => [s, 'geojson'])), merchants: 'vector' },
+    'merchants come as vector tiles, the rest as GeoJSON');
   assert.deepEqual(state.layers, Object.fromEntries(LAYERS.map((l) => [l, 'visible'])));
 
   const data = {};
-  for (const s of SOURCES) data[s] = await sourceData(page, s);
-  for (const s of SOURCES) {
+  for (const s of GEOJSON_SOURCES) data[s] = await sourceData(page, s);
+  for (const s of GEOJSON_SOURCES) {
     assert.equal(state.counts[s], data[s].features.length, `ecomap.counts.${s} = features in source '${s}'`);
   }
   assert.equal(state.counts.outlets, counts.outlets);
   assert.equal(state.counts.communities, counts.communities);
   assert.equal(state.counts.areas, counts.areas);
+  assert.equal(state.counts.merchants, counts.merchants, 'ecomap.counts.merchants is the API total');
   const ids = (fc) => fc.features.map((f) => f.properties.id).sort();
   assert.deepEqual(ids(data.outlets), ids(outlets));
   assert.deepEqual(ids(data.communities), ids(communities));
   assert.deepEqual(ids(data.areas), ids(areas));
 
-  // Merchants: the app may load all of them or those in view; each one it has is the API's,
-  // at the API's position, and every merchant in view is there.
+  // The first view shows the merchants, as clusters or points.
+  const first = await renderedFeatures(page, ['merchants', 'merchant-clusters']);
+  assert.ok(first.length > 0, 'the first view shows merchants');
+
+  // Close up, merchants are single points: each one the page has is the API's, at the API's
+  // position (to the tiles' precision), and every merchant in view is there.
   const merchants = await all('/api/merchants?crs=wgs84');
   assert.equal(merchants.total, counts.merchants);
   const byId = new Map(merchants.features.map((f) => [f.properties.id, f]));
-  assert.ok(state.counts.merchants > 0 && state.counts.merchants <= counts.merchants);
-  for (const f of data.merchants.features) {
+  const outlet = outlets.features.find((f) => f.properties.is_ours);
+  await jumpTo(page, outlet.geometry.coordinates, DETAIL_ZOOM + 1.5);
+  const loaded = await tileFeatures(page, 'merchants');
+  assert.ok(loaded.length > 0, 'the merchant tiles hold merchants');
+  for (const f of loaded) {
+    assert.equal(f.properties.cluster, 0, `at zoom ${DETAIL_ZOOM + 1.5} every feature is a single merchant`);
     const api = byId.get(f.properties.id);
     assert.ok(api, `merchant ${f.properties.id} in the page is not in the API`);
-    assert.deepEqual(f.geometry.coordinates, api.geometry.coordinates, `merchant ${f.properties.id} position`);
+    const d = distanceM(f.coordinates, api.geometry.coordinates);
+    assert.ok(d < 1, `merchant ${f.properties.id} is ${d.toFixed(2)} m from its API position`);
+    assert.equal(f.properties.status, api.properties.status, `merchant ${f.properties.id} status`);
+    assert.equal(f.properties.category, api.properties.category, `merchant ${f.properties.id} category`);
   }
-  const [[w, s], [e, n]] = state.bounds;
+  const [[w, s], [e, n]] = await page.evaluate(() => window.ecomap.map.getBounds().toArray());
   const inView = merchants.features
     .filter(({ geometry: { coordinates: [x, y] } }) => x > w && x < e && y > s && y < n)
     .map((f) => f.properties.id);
-  const loaded = new Set(data.merchants.features.map((f) => f.properties.id));
-  assert.ok(inView.length > 0, 'the first view shows merchants');
-  assert.deepEqual(inView.filter((id) => !loaded.has(id)), [], 'merchants in view that the page lacks');
+  const have = new Set(loaded.map((f) => f.properties.id));
+  assert.ok(inView.length > 0, 'merchants in the close-up view');
+  assert.deepEqual(inView.filter((id) => !have.has(id)), [], 'merchants in view that the page lacks');
 
   // Both outlet layers draw, each with its own outlets.
   await fitToOutlets(page);
@@ -142,6 +161,9 @@ test('legend_checkboxes_toggle_layers', LONG, async (t) => {
 
 test('category_filter_limits_merchants', LONG, async (t) => {
   const { page, issues } = await app.open(t, '/');
+  // Single merchants (with their categories) are drawn from zoom 14: look close up.
+  const outlet = (await app.api('/api/outlets')).features.find((f) => f.properties.is_ours);
+  await jumpTo(page, outlet.geometry.coordinates, DETAIL_ZOOM + 1.5);
   const categories = (await app.api('/api/categories')).categories.map((c) => c.code);
   const options = await page.$$eval('#category-filter option', (els) => els.map((e) => e.value));
   assert.ok(options.includes(''), "#category-filter has an 'all' option with value ''");
@@ -161,8 +183,17 @@ test('category_filter_limits_merchants', LONG, async (t) => {
   await waitForMapIdle(page);
   await eventually(async () => assert.deepEqual(await renderedMerchants(page), { [pick]: before[pick] }));
 
+  // Further out, clusters (which have no category) give way to a hint to zoom in.
+  await jumpTo(page, outlet.geometry.coordinates, DETAIL_ZOOM - 1.5);
+  await eventually(async () => {
+    assert.equal((await renderedFeatures(page, ['merchant-clusters'])).length, 0, 'no clusters while filtering');
+    assert.match(await page.locator('#status-line').innerText(), /14/, 'the status line says to zoom to 14');
+  });
   await page.selectOption('#category-filter', '');
   await waitForMapIdle(page);
+  await eventually(async () => assert.ok((await renderedFeatures(page, ['merchant-clusters'])).length > 0,
+    'the clusters are back without a filter'));
+  await jumpTo(page, outlet.geometry.coordinates, DETAIL_ZOOM + 1.5);
   await eventually(async () => assert.deepEqual(await renderedMerchants(page), before));
   assertNoIssues(issues);
 });
