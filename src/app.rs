@@ -118,6 +118,8 @@ pub struct App {
     merchant_order: RwLock<Option<Arc<crate::tiles::MerchantOrder>>>,
     /// Encoded tiles that are costly to make (the coverage grid), by generation.
     pub tile_cache: crate::tiles::cache::TileCache,
+    /// Users' scopes for the current generation of the data.
+    pub auth_cache: crate::auth::AuthCache,
 }
 
 impl App {
@@ -148,6 +150,7 @@ impl App {
             tile_params: crate::tiles::TileParams::default(),
             merchant_order: RwLock::new(None),
             tile_cache: crate::tiles::cache::TileCache::new(4_096),
+            auth_cache: crate::auth::AuthCache::new(crate::storage::CREDENTIALS_TTL),
         }))
     }
 
@@ -253,6 +256,17 @@ impl App {
     pub fn scope_of(&self, user: &User) -> Scope {
         let index = self.index();
         Scope::of(user, &index.org_units, index.outlets.items())
+    }
+
+    /// [`App::scope_of`], remembered for the current generation of the data.
+    pub fn cached_scope_of(&self, user: &User) -> Scope {
+        let generation = self.generation();
+        if let Some(s) = self.auth_cache.scope(&user.id, generation) {
+            return s;
+        }
+        let s = self.scope_of(user);
+        self.auth_cache.put_scope(&user.id, generation, s.clone());
+        s
     }
 
     /// Imports the organisation tree (CSV: id, name, level, parent_id), all or nothing; the

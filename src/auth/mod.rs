@@ -2,10 +2,12 @@
 //! org node gives them, password hashing, API/session tokens and the login rate limiter.
 //! No HTTP and no SQL here (storage is in `storage::accounts`, the HTTP side in `http::auth`).
 
+mod cache;
 mod password;
 mod ratelimit;
 mod scope;
 
+pub use cache::AuthCache;
 pub use password::{hash_password, verify_password, PasswordError};
 pub use ratelimit::LoginLimiter;
 pub use scope::Scope;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::params::CoverageParams;
 use super::{is_signed, ratio, DISTANCE_MODEL};
-use crate::domain::{Location, Merchant, PipelineStatus};
+use crate::domain::{Community, Location, Merchant, PipelineStatus};
 use crate::index::SpatialIndex;
 
 /// Merchants of one category in a circle, and how many of them are signed (or active).
@@ -82,14 +82,15 @@ struct Ring {
 }
 
 /// The life circles of `params` around `at`, smallest first, counting the merchants that pass
-/// `keep` (the caller's scope), the communities whose point is inside and the competitors'
-/// outlets. Walking metres become straight-line radii through `detour` (see the module docs).
+/// `keep` (the caller's scope), the communities whose point is inside and that pass
+/// `keep_community`, and the competitors' outlets. Walking metres become straight-line radii through `detour` (see the module docs).
 pub fn life_circles(
     index: &SpatialIndex,
     at: Location,
     params: &CoverageParams,
     detour: f64,
     keep: &dyn Fn(&Merchant) -> bool,
+    keep_community: &dyn Fn(&Community) -> bool,
 ) -> Vec<CircleSummary> {
     let radii: Vec<f64> = params.circles.iter().map(|c| c.radius_m(detour)).collect();
     let Some(&outer) = radii.last() else {
@@ -130,6 +131,9 @@ pub fn life_circles(
         .communities
         .for_each_within_radius(at, outer, |slot, d| {
             let c = index.communities.item(slot);
+            if !keep_community(c) {
+                return;
+            }
             if let Some(i) = ring_of(&radii, d, || c.location.distance_m(&at)) {
                 rings[i].communities += 1;
                 rings[i].households += u64::from(c.households);

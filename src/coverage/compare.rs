@@ -11,7 +11,7 @@ use super::community::{share_around, CommunityCoverage};
 use super::grid::grid;
 use super::params::{straight_m, CoverageParams};
 use super::{ratio, DISTANCE_MODEL};
-use crate::domain::Merchant;
+use crate::domain::{Community, Merchant};
 use crate::index::SpatialIndex;
 use crate::scoring::MerchantStats;
 
@@ -41,6 +41,7 @@ pub struct OutletRow {
 /// The `1km` hexes' white space ignores priority (no scores are needed for the flag).
 /// `coverage` is [`super::community_coverage`]'s result, or [`super::community_coverage_of`]'s
 /// for the communities around these outlets.
+#[allow(clippy::too_many_arguments)]
 pub fn compare(
     index: &SpatialIndex,
     stats: &MerchantStats,
@@ -49,6 +50,7 @@ pub fn compare(
     params: &CoverageParams,
     detour: f64,
     keep: &dyn Fn(&Merchant) -> bool,
+    keep_community: &dyn Fn(&Community) -> bool,
 ) -> Vec<OutletRow> {
     // The circles this table needs: the 10-minute one and the outermost.
     let outer = params.outer_circle();
@@ -76,7 +78,7 @@ pub fn compare(
         .filter_map(|&slot| {
             let o = index.outlets.item(slot);
             let at = o.location;
-            let circles = life_circles(index, at, &table_params, detour, keep);
+            let circles = life_circles(index, at, &table_params, detour, keep, keep_community);
             // Never empty: the table's parameters hold at least the outer circle.
             let (Some(inner), Some(outer_c)) = (circles.first(), circles.last()) else {
                 return None;
@@ -91,7 +93,11 @@ pub fn compare(
             let mut c_slots = Vec::new();
             index
                 .communities
-                .for_each_within_radius(at, outer_r, |s, _| c_slots.push(s));
+                .for_each_within_radius(at, outer_r, |s, _| {
+                    if keep_community(index.communities.item(s)) {
+                        c_slots.push(s);
+                    }
+                });
             let whitespace = grid(
                 index,
                 stats,

@@ -15,7 +15,7 @@ use geo::GeodesicArea;
 use serde::Serialize;
 
 use super::{is_signed, ratio, DISTANCE_MODEL};
-use crate::domain::{Location, Merchant, ValidPolygon};
+use crate::domain::{Community, Location, Merchant, ValidPolygon};
 use crate::index::{Layer, Located, SpatialIndex};
 use crate::scoring::{priority, MerchantStats, ScoringParams, Weights};
 
@@ -176,7 +176,7 @@ fn nearest_ours(index: &SpatialIndex, p: Location) -> Option<(u32, f64)> {
 }
 
 /// Surveys the merchants inside `polygon` that pass `keep`, and what lies within `reach_m`
-/// (straight line) of it.
+/// (straight line) of it: the communities that pass `keep_community`, and outlets.
 #[allow(clippy::too_many_arguments)]
 pub fn survey(
     index: &SpatialIndex,
@@ -187,6 +187,7 @@ pub fn survey(
     area_name: Option<&str>,
     reach_m: f64,
     keep: &dyn Fn(&Merchant) -> bool,
+    keep_community: &dyn Fn(&Community) -> bool,
 ) -> Survey {
     let reach_m = if reach_m.is_finite() {
         reach_m.max(0.0)
@@ -268,6 +269,7 @@ pub fn survey(
     let communities_in_reach: Vec<NearbyCommunity> =
         in_reach(&index.communities, polygon, &samples, reach_m)
             .into_iter()
+            .filter(|&(s, _)| keep_community(index.communities.item(s)))
             .map(|(s, d)| {
                 let c = index.communities.item(s);
                 NearbyCommunity {

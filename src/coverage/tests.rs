@@ -79,6 +79,10 @@ fn all(_: &Merchant) -> bool {
     true
 }
 
+fn every_community(_: &crate::domain::Community) -> bool {
+    true
+}
+
 #[test]
 fn builtin_params_load_with_the_gb50180_circles_and_catalogue_categories() {
     let p = params();
@@ -160,7 +164,7 @@ fn hand_built() -> SpatialIndex {
 fn circles_on_a_hand_built_index_count_exactly_and_cumulatively() {
     let index = hand_built();
     let p = params();
-    let c = life_circles(&index, at(), &p, DETOUR, &all);
+    let c = life_circles(&index, at(), &p, DETOUR, &all, &every_community);
     assert_eq!(c.len(), 3);
     assert_eq!(c.iter().map(|c| c.minutes).collect::<Vec<_>>(), [5, 10, 15]);
     assert!((c[0].radius_m - 300.0 / 1.3).abs() < 1e-9);
@@ -208,7 +212,14 @@ fn circles_on_a_hand_built_index_count_exactly_and_cumulatively() {
     assert_eq!(c[2].households, 800);
     assert_eq!(c[2].competitor_outlets, ["X"]);
     // keep applies to merchants only.
-    let scoped = life_circles(&index, at(), &p, DETOUR, &|m| m.category != "retail");
+    let scoped = life_circles(
+        &index,
+        at(),
+        &p,
+        DETOUR,
+        &|m| m.category != "retail",
+        &every_community,
+    );
     assert_eq!(scoped[0].merchants, 2);
     assert_eq!(scoped[0].by_status["rejected"], 0);
     assert_eq!(scoped[2].households, 800);
@@ -233,7 +244,7 @@ fn a_merchant_on_a_circle_edge_is_inside_and_just_beyond_is_not() {
         .map(|m| m.location.distance_m(&at()))
         .collect();
     let expected = exact.iter().filter(|&&d| d <= r).count();
-    let c = life_circles(&index, at(), &p, DETOUR, &all);
+    let c = life_circles(&index, at(), &p, DETOUR, &all, &every_community);
     assert_eq!(c[0].merchants, expected);
     assert_eq!(c[1].merchants, 2);
 }
@@ -252,7 +263,14 @@ fn leshan_circles_agree_with_a_brute_force_scan_of_every_merchant() {
             .map(|c| c.location),
     );
     for at in points {
-        let circles = life_circles(&index, at, &p, DETOUR, &|m| m.category != "auto");
+        let circles = life_circles(
+            &index,
+            at,
+            &p,
+            DETOUR,
+            &|m| m.category != "auto",
+            &every_community,
+        );
         for c in &circles {
             let inside: Vec<&Merchant> = index
                 .merchants
@@ -584,6 +602,7 @@ fn survey_of_the_leshan_food_street_reads_like_a_meeting_brief() {
         Some("张公桥好吃街"),
         1_000.0 / DETOUR,
         &all,
+        &every_community,
     );
     eprintln!(
         "survey: {} merchants on {:.0} m², signed {:.0}%, mix {:?}, {} communities / {} households in reach, competitors {:?}, ours {:?}",
@@ -657,7 +676,16 @@ fn compare_returns_one_row_per_outlet_with_shares_in_0_to_1() {
     let ours: Vec<u32> = (0..index.outlets.len() as u32)
         .filter(|&s| index.outlets.item(s).is_ours())
         .collect();
-    let rows = compare(&index, &stats, &cov, &ours, &p, DETOUR, &all);
+    let rows = compare(
+        &index,
+        &stats,
+        &cov,
+        &ours,
+        &p,
+        DETOUR,
+        &all,
+        &every_community,
+    );
     assert_eq!(rows.len(), ours.len());
     for (row, &slot) in rows.iter().zip(&ours) {
         eprintln!("{row:?}");
@@ -672,7 +700,7 @@ fn compare_returns_one_row_per_outlet_with_shares_in_0_to_1() {
         }
         assert!(row.merchants_500m <= row.merchants_1km);
         assert!(row.signed_500m <= row.merchants_500m);
-        let circles = life_circles(&index, o.location, &p, DETOUR, &all);
+        let circles = life_circles(&index, o.location, &p, DETOUR, &all, &every_community);
         assert_eq!(row.merchants_500m, circles[1].merchants);
         assert_eq!(row.merchants_1km, circles[2].merchants);
         assert_eq!(row.households_1km, circles[2].households);
@@ -684,7 +712,17 @@ fn compare_returns_one_row_per_outlet_with_shares_in_0_to_1() {
             assert!(circles[1].by_category.get(g).is_none_or(|c| c.signed == 0));
         }
     }
-    assert!(compare(&index, &stats, &cov, &[u32::MAX], &p, DETOUR, &all).is_empty());
+    assert!(compare(
+        &index,
+        &stats,
+        &cov,
+        &[u32::MAX],
+        &p,
+        DETOUR,
+        &all,
+        &every_community
+    )
+    .is_empty());
 }
 
 #[test]

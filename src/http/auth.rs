@@ -100,7 +100,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     } else {
         return Err(ApiError::Unauthenticated);
     };
-    let scope = app.scope_of(&user);
+    let scope = app.cached_scope_of(&user);
     Ok(Caller {
         user,
         scope,

@@ -10,7 +10,7 @@ use super::error::ApiError;
 use super::params::Params;
 use super::Shared;
 use crate::coverage;
-use crate::domain::{Location, Merchant};
+use crate::domain::{Community, Location, Merchant};
 use crate::geo::crs::{from_wgs84, Crs};
 
 /// A circle of `radius_m` around `at` as a closed ring in `crs` (64 segments).
@@ -47,7 +47,8 @@ pub async fn circles(
         .filter(|o| caller.scope.sees_outlet(o))
         .ok_or_else(|| ApiError::not_found("outlet", &path))?;
     let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
-    let summaries = coverage::life_circles(&index, outlet.location, params, detour, &keep);
+    let keep_c = |c: &Community| caller.scope.sees_shared(c.owner_org_id.as_deref());
+    let summaries = coverage::life_circles(&index, outlet.location, params, detour, &keep, &keep_c);
     // Only the communities around this outlet: a request about one place stays cheap.
     let outer_m = params.outer_circle().radius_m(detour);
     let around: Vec<u32> = index
@@ -55,6 +56,7 @@ pub async fn circles(
         .within_radius(outlet.location, outer_m)
         .iter()
         .map(|h| h.slot)
+        .filter(|&s| keep_c(index.communities.item(s)))
         .collect();
     let cov = coverage::community_coverage_of(&index, params, detour, &keep, &around);
     let share = coverage::share_around(&index, &cov, outlet.location, outer_m);
@@ -141,6 +143,14 @@ pub async fn grid(app: Shared, caller: Caller, req: HttpRequest) -> Result<HttpR
             caller
                 .scope
                 .contains(index.merchants.item(s).owner_org_id.as_deref())
+        })
+        .collect();
+    let communities: Vec<u32> = communities
+        .into_iter()
+        .filter(|&s| {
+            caller
+                .scope
+                .sees_shared(index.communities.item(s).owner_org_id.as_deref())
         })
         .collect();
     let priority_of = |slot: u32| {
@@ -267,7 +277,8 @@ fn survey_of(
     let effective = app.effective_weights(caller.user.org_node_id.as_deref());
     let index = app.index();
     let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
-    let mut s = coverage::survey(
+    let keep_c = |c: &Community| caller.scope.sees_shared(c.owner_org_id.as_deref());
+    let s = coverage::survey(
         &index,
         &warm.stats,
         &app.ranking.params,
@@ -276,13 +287,8 @@ fn survey_of(
         name,
         reach_walking / detour,
         &keep,
+        &keep_c,
     );
-    s.communities_in_reach.retain(|c| {
-        index
-            .communities
-            .get(&c.id)
-            .is_some_and(|x| caller.scope.sees_shared(x.owner_org_id.as_deref()))
-    });
     Ok(HttpResponse::Ok().json(s))
 }
 
@@ -331,6 +337,7 @@ pub async fn compare_outlets(
         .map(|(s, _)| s as u32)
         .collect();
     let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
+    let keep_c = |c: &Community| caller.scope.sees_shared(c.owner_org_id.as_deref());
     // The coverage of the communities around these outlets only, not the whole city's.
     let outer_m = params.outer_circle().radius_m(detour);
     let mut around: Vec<u32> = outlets
@@ -342,11 +349,21 @@ pub async fn compare_outlets(
                 .into_iter()
                 .map(|h| h.slot)
         })
+        .filter(|&s| keep_c(index.communities.item(s)))
         .collect();
     around.sort_unstable();
     around.dedup();
     let cov = coverage::community_coverage_of(&index, params, detour, &keep, &around);
-    let rows = coverage::compare(&index, &warm.stats, &cov, &outlets, params, detour, &keep);
+    let rows = coverage::compare(
+        &index,
+        &warm.stats,
+        &cov,
+        &outlets,
+        params,
+        detour,
+        &keep,
+        &keep_c,
+    );
     Ok(HttpResponse::Ok().json(json!({
         "outlets": rows,
         "distance": coverage::DISTANCE_MODEL,

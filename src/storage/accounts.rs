@@ -136,6 +136,7 @@ impl Store {
     /// Changes role, node, unmask permission or disabled flag; disabling also ends the user's
     /// sessions and revokes their tokens.
     pub async fn update_user(&self, u: &User) -> Result<(), StorageError> {
+        self.credentials.clear();
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE users SET display_name = $2, role = $3, org_node_id = $4, can_unmask = $5, \
@@ -163,6 +164,8 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        // Again after the change: a lookup racing it may have cached the old state.
+        self.credentials.clear();
         Ok(())
     }
 
@@ -189,6 +192,10 @@ impl Store {
 
     /// The live session's user (enabled) and its CSRF token.
     pub async fn session(&self, token_hash: &str) -> Result<Option<(User, String)>, StorageError> {
+        let key = format!("s:{token_hash}");
+        if let Some((u, Some(csrf))) = self.credentials.get(&key) {
+            return Ok(Some((u, csrf)));
+        }
         let sql = "SELECT u.id, u.username, u.display_name, u.role, u.org_node_id, u.can_unmask, \
              u.disabled, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0";
@@ -198,16 +205,23 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         match row {
-            Some(r) => Ok(Some((user(&r)?, r.try_get("csrf_token")?))),
+            Some(r) => {
+                let (u, csrf): (User, String) = (user(&r)?, r.try_get("csrf_token")?);
+                self.credentials.put(key, u.clone(), Some(csrf.clone()));
+                Ok(Some((u, csrf)))
+            }
             None => Ok(None),
         }
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StorageError> {
+        self.credentials.clear();
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(self.pool())
             .await?;
+        // Again after the change: a lookup racing it may have cached the old state.
+        self.credentials.clear();
         Ok(())
     }
 
@@ -234,6 +248,10 @@ impl Store {
 
     /// The enabled user behind a live (unrevoked) token.
     pub async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StorageError> {
+        let key = format!("b:{token_hash}");
+        if let Some((u, _)) = self.credentials.get(&key) {
+            return Ok(Some(u));
+        }
         let row = sqlx::query(
             "SELECT u.id, u.username, u.display_name, u.role, u.org_node_id, u.can_unmask, \
              u.disabled FROM api_tokens t JOIN users u ON u.id = t.user_id \
@@ -242,11 +260,16 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(user).transpose()
+        let u = row.as_ref().map(user).transpose()?;
+        if let Some(u) = &u {
+            self.credentials.put(key, u.clone(), None);
+        }
+        Ok(u)
     }
 
     /// Revokes a token; false if there was no such live token.
     pub async fn revoke_token(&self, id: &str) -> Result<bool, StorageError> {
+        self.credentials.clear();
         let r = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
         )
@@ -254,6 +277,8 @@ impl Store {
         .bind(now())
         .execute(self.pool())
         .await?;
+        // Again after the change: a lookup racing it may have cached the old state.
+        self.credentials.clear();
         Ok(r.rows_affected() > 0)
     }
 

@@ -340,6 +340,10 @@ async fn user_and_token_commands_manage_accounts(db: &TestDb) {
         "{listed}"
     );
     assert!(ecomap(db, &["user", "disable", "wang"]).status.success());
+    // Another process changed the user: this store may remember the token's user for up to
+    // CREDENTIALS_TTL, and not longer.
+    tokio::time::sleep(ecomap::storage::CREDENTIALS_TTL + std::time::Duration::from_millis(100))
+        .await;
     assert!(store
         .token_user(&ecomap::auth::secret_hash(&token))
         .await

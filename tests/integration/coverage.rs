@@ -192,3 +192,114 @@ async fn coverage_endpoints_agree_with_brute_force_and_are_scoped(db: &TestDb) {
     assert_eq!(got as usize, want);
 }
 both_backends!(coverage_endpoints_agree_with_brute_force_and_are_scoped);
+
+/// Households and communities in every coverage answer are those the caller may see: a branch
+/// user's figures add up over the communities they are shown, and none of a sibling branch's
+/// communities counts.
+async fn community_figures_follow_the_callers_scope(db: &TestDb) {
+    let app = demo(db).await;
+    let a2 = app.clone();
+    let svc = test::init_service(
+        ActixApp::new().configure(move |cfg| ecomap::http::configure(cfg, a2, None)),
+    )
+    .await;
+    let get = |uri: &str, auth: &(String, String)| {
+        test::TestRequest::get()
+            .uri(uri)
+            .insert_header(auth.clone())
+            .to_request()
+    };
+    let admin = bearer(&app, Role::Admin, None, false).await;
+    let zgq = bearer(&app, Role::Branch, Some("SB01"), false).await;
+    let visible: std::collections::HashMap<String, u64> = {
+        let (_, c) =
+            body_json(test::call_service(&svc, get("/api/communities?limit=2000", &zgq)).await)
+                .await;
+        c["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["properties"]["id"].as_str().unwrap().to_string(),
+                    f["properties"]["households"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let total = app.index().communities.len();
+    assert!(
+        visible.len() < total,
+        "SB01 sees some of the {total} communities"
+    );
+
+    // A survey over a box holding the whole demo: households = the listed communities' sum,
+    // and every listed community is one SB01 may see.
+    let (w, s, e, n) = (103.70, 29.50, 103.85, 29.65);
+    let body =
+        json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]});
+    for (who, auth) in [("admin", &admin), ("zgq", &zgq)] {
+        let (status, sv) = body_json(
+            test::call_service(
+                &svc,
+                test::TestRequest::post()
+                    .uri("/api/survey")
+                    .insert_header(auth.clone())
+                    .set_json(&body)
+                    .to_request(),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{sv}");
+        let listed = sv["communities_in_reach"].as_array().unwrap();
+        let sum: u64 = listed
+            .iter()
+            .map(|c| c["households"].as_u64().unwrap())
+            .sum();
+        assert_eq!(sv["households_in_reach"].as_u64(), Some(sum), "{who}");
+        if who == "zgq" {
+            assert!(listed
+                .iter()
+                .all(|c| visible.contains_key(c["id"].as_str().unwrap())));
+            assert_eq!(listed.len(), visible.len());
+        } else {
+            assert_eq!(listed.len(), total);
+        }
+    }
+
+    // The grid over the same box: households add up to the visible communities' households.
+    let (_, grid) = body_json(
+        test::call_service(
+            &svc,
+            get(&format!("/api/coverage/grid?bbox={w},{s},{e},{n}"), &zgq),
+        )
+        .await,
+    )
+    .await;
+    let hh: u64 = grid["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["households"].as_u64().unwrap())
+        .sum();
+    assert_eq!(hh, visible.values().sum::<u64>());
+
+    // Circles: each circle's households come only from visible communities.
+    let (_, c) =
+        body_json(test::call_service(&svc, get("/api/outlets/OUT01/circles", &zgq)).await).await;
+    let o = app.index().outlets.get("OUT01").unwrap().location;
+    for f in c["features"].as_array().unwrap() {
+        let r = f["properties"]["radius_m"].as_f64().unwrap();
+        let want: u64 = app
+            .index()
+            .communities
+            .items()
+            .iter()
+            .filter(|x| visible.contains_key(&x.id) && x.location.distance_m(&o) <= r)
+            .map(|x| u64::from(x.households))
+            .sum();
+        assert_eq!(f["properties"]["households"].as_u64(), Some(want), "{r} m");
+    }
+}
+both_backends!(community_figures_follow_the_callers_scope);
