@@ -39,6 +39,10 @@ fn all(_: &Merchant) -> bool {
     true
 }
 
+fn every_community(_: &ecomap::domain::Community) -> bool {
+    true
+}
+
 const AREA_M: f64 = 3_000.0;
 
 /// The 3 km grid with its scans; returns the number of hexes.
@@ -104,7 +108,7 @@ fn benches(c: &mut Criterion) {
     let (mut m_slots, mut c_slots) = (Vec::new(), Vec::new());
     let (mut in_1km, mut in_3km, mut hexes) = (0usize, 0usize, 0usize);
     for &at in ours_at.iter().step_by(16) {
-        let circles = life_circles(&index, at, &params, detour, &all);
+        let circles = life_circles(&index, at, &params, detour, &all, &every_community);
         in_1km += circles.last().map_or(0, |c| c.merchants);
         hexes += grid_3km(
             &index,
@@ -127,7 +131,16 @@ fn benches(c: &mut Criterion) {
     );
     let t = Instant::now();
     let first_20: Vec<u32> = ours.iter().copied().take(20).collect();
-    let rows = compare(&index, &stats, &coverage, &first_20, &params, detour, &all);
+    let rows = compare(
+        &index,
+        &stats,
+        &coverage,
+        &first_20,
+        &params,
+        detour,
+        &all,
+        &every_community,
+    );
     eprintln!(
         "context: compare() of {} outlets: {:?}",
         rows.len(),
@@ -148,7 +161,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("a_outlet_circles_and_coverage_share", |b| {
         b.iter(|| {
             let at = round_robin();
-            let circles = life_circles(&index, at, &params, detour, &all);
+            let circles = life_circles(&index, at, &params, detour, &all, &every_community);
             let share = share_around(&index, &coverage, at, outer_r);
             black_box((circles, share))
         })
@@ -178,6 +191,7 @@ fn benches(c: &mut Criterion) {
                     Some(&street.name),
                     outer_r,
                     &all,
+                    &every_community,
                 ))
             })
         });

@@ -364,8 +364,13 @@ pub async fn compare_outlets(
         &keep,
         &keep_c,
     );
+    // The branch as a whole: every community within 15 minutes of any of these outlets, once.
+    let ids: std::collections::HashSet<&str> =
+        cov.iter().map(|c| c.community_id.as_str()).collect();
+    let branch = coverage::share_of(&cov, &ids);
     Ok(HttpResponse::Ok().json(json!({
         "outlets": rows,
+        "branch_coverage": branch,
         "distance": coverage::DISTANCE_MODEL,
         "essential": params.essential,
     })))

@@ -301,5 +301,41 @@ async fn community_figures_follow_the_callers_scope(db: &TestDb) {
             .sum();
         assert_eq!(f["properties"]["households"].as_u64(), Some(want), "{r} m");
     }
+
+    // The branch total of the comparison: each visible community within 15 minutes of any of
+    // SB01's outlets, counted once.
+    let (_, cmp) =
+        body_json(test::call_service(&svc, get("/api/coverage/outlets", &zgq)).await).await;
+    let outer = app
+        .coverage
+        .outer_circle()
+        .radius_m(app.ranking.params.detour_factor);
+    let index = app.index();
+    let outlets: Vec<_> = cmp["outlets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            index
+                .outlets
+                .get(r["outlet_id"].as_str().unwrap())
+                .unwrap()
+                .location
+        })
+        .collect();
+    assert!(!outlets.is_empty());
+    let want: u64 = index
+        .communities
+        .items()
+        .iter()
+        .filter(|c| visible.contains_key(&c.id))
+        .filter(|c| outlets.iter().any(|o| c.location.distance_m(o) <= outer))
+        .map(|c| u64::from(c.households))
+        .sum();
+    let b = &cmp["branch_coverage"];
+    assert_eq!(b["households"].as_u64(), Some(want));
+    let covered = b["covered_households"].as_u64().unwrap();
+    assert!(covered <= want);
+    assert!((b["share"].as_f64().unwrap() - covered as f64 / want as f64).abs() < 1e-9);
 }
 both_backends!(community_figures_follow_the_callers_scope);
