@@ -106,7 +106,9 @@ pub struct App {
     index: RwLock<SpatialIndex>,
     /// One writer at a time, so that the database commit and the index update happen in the
     /// same order for every write.
-    writer: tokio::sync::Mutex<()>,
+    pub(crate) writer: tokio::sync::Mutex<()>,
+    /// Visit outcomes waiting to be group-committed (`visits_app`).
+    pub(crate) visit_queue: crate::visits_app::VisitQueue,
     /// Bumped by every change to what readers see (data, org tree, weights): tiles' ETags and
     /// the caches below are keyed by it.
     generation: std::sync::atomic::AtomicU64,
@@ -145,6 +147,7 @@ impl App {
             limits,
             index: RwLock::new(SpatialIndex::build(ds)),
             writer: tokio::sync::Mutex::new(()),
+            visit_queue: crate::visits_app::VisitQueue::default(),
             generation: std::sync::atomic::AtomicU64::new(1),
             coverage: crate::coverage::CoverageParams::builtin()?,
             tile_params: crate::tiles::TileParams::default(),
@@ -199,7 +202,7 @@ impl App {
         self.index.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn index_mut(&self) -> RwLockWriteGuard<'_, SpatialIndex> {
+    pub(crate) fn index_mut(&self) -> RwLockWriteGuard<'_, SpatialIndex> {
         self.index.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -224,9 +227,15 @@ impl App {
         let _w = self.writer.lock().await;
         self.check_owners(&mut parsed, access)?;
         let mut tx = self.store.begin_write().await?;
-        let counts: WriteCounts = match &parsed {
+        let counts: WriteCounts = match &mut parsed {
             Parsed::Outlets(v) => storage::upsert_outlets(&mut tx, v).await?,
-            Parsed::Merchants(v) => storage::upsert_merchants(&mut tx, v).await?,
+            Parsed::Merchants(v) => {
+                // Merchants with visit events keep the status their events give them.
+                storage::lock_events(&mut tx).await?;
+                let counts = storage::upsert_merchants(&mut tx, v).await?;
+                storage::settle_imported(&mut tx, v, &access.actor).await?;
+                counts
+            }
             Parsed::Communities(v) => storage::upsert_communities(&mut tx, v).await?,
             Parsed::Areas(v) => storage::upsert_areas(&mut tx, v).await?,
         };

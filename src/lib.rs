@@ -18,3 +18,5 @@ pub mod ranking;
 pub mod scoring;
 pub mod storage;
 pub mod tiles;
+pub mod visits;
+pub mod visits_app;

@@ -13,6 +13,7 @@ mod params;
 mod places;
 mod scoring;
 mod tiles;
+mod visits;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -117,6 +118,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
                     web::get().to(places::area_merchants),
                 )
                 .route("/import/{kind}", web::post().to(imports::import))
+                .route("/visits", web::post().to(visits::record))
+                .route("/visits", web::get().to(visits::list))
+                .route("/visits/funnel", web::get().to(visits::funnel))
+                .route("/merchants/{id}/visits", web::get().to(visits::history))
                 .default_service(web::to(|req: actix_web::HttpRequest| async move {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound(format!(
                         "no API endpoint {} {}; see /api/openapi.json",

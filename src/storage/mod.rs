@@ -8,6 +8,7 @@
 
 pub mod accounts;
 mod rows;
+pub mod visits;
 pub mod weights;
 
 use std::str::FromStr;
@@ -246,3 +247,4 @@ fn decode_all<T>(
 pub use rows::{
     upsert_areas, upsert_communities, upsert_merchants, upsert_org_units, upsert_outlets,
 };
+pub use visits::{lock_events, settle_imported, EventFilter, StoredEvent};

@@ -13,3 +13,4 @@ mod postgis;
 mod scoring;
 mod storage;
 mod tiles;
+mod visits;

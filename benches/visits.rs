@@ -1,0 +1,166 @@
+//! Benchmark of the visit planner (issue 7) on the generated city (seed 42, the Leshan-sized
+//! default configuration: 1,600 merchants, 6 + 4 outlets) with real priority scores.
+//!
+//! `cargo bench --bench visits` (about 4 minutes; `VISITS_LONG_S=60` sets the long runs'
+//! seconds per instance, default 20). For each of our outlets with enough merchants around it
+//! and two windows (09:30–13:00 over the lunch rush, 14:00–17:30), it plans:
+//!
+//! - 50 candidates (the outlet's top 50 by priority within 1.5 km), 3.5 hours, 1 staff;
+//! - 200 candidates, 3.5 hours, 3 staff;
+//!
+//! with the default solver options, timed (median and worst of several runs), and compares the
+//! total priority with the best found by a long run: the same solver restarted with new seeds
+//! and 20× the iterations until the time is up.
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use ecomap::gen::{generate, GenConfig};
+use ecomap::index::SpatialIndex;
+use ecomap::scoring::{estimate, rank, ScoringParams};
+use ecomap::visits::params::VisitParams;
+use ecomap::visits::plan::{plan, Candidate, PlanRequest, SolverOptions, StraightLine};
+
+struct Case {
+    name: String,
+    req: PlanRequest,
+}
+
+fn main() {
+    let long_s: u64 = std::env::var("VISITS_LONG_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let t0 = Instant::now();
+    let index = SpatialIndex::build(generate(&GenConfig {
+        seed: 42,
+        ..Default::default()
+    }));
+    let sp = ScoringParams::builtin().expect("scoring params");
+    let vp = VisitParams::builtin().expect("visit params");
+    let stats = estimate(&index, &sp);
+    let walk = StraightLine {
+        detour_factor: sp.detour_factor,
+    };
+    eprintln!(
+        "city: {} merchants, {} outlets, built and scored in {:?}",
+        index.merchants.len(),
+        index.outlets.len(),
+        t0.elapsed()
+    );
+    // A Wednesday.
+    let date = NaiveDate::from_ymd_opt(2026, 3, 4).expect("date");
+
+    let mut cases: Vec<(usize, Case)> = Vec::new();
+    for o in index.outlets.items().iter().filter(|o| o.is_ours()) {
+        let ranked = rank(
+            &index,
+            &stats,
+            &sp,
+            &sp.weights,
+            o.location,
+            vp.candidate_radius_m,
+            &|_| true,
+            200,
+        );
+        if ranked.len() < 200 {
+            eprintln!("outlet {}: only {} candidates, skipped", o.id, ranked.len());
+            continue;
+        }
+        let cands: Vec<Candidate> = ranked
+            .iter()
+            .map(|p| {
+                Candidate::from_merchant(
+                    p.merchant_slot,
+                    index.merchants.item(p.merchant_slot),
+                    p.score,
+                )
+            })
+            .collect();
+        for (ws, we) in [(9 * 60 + 30, 13 * 60), (14 * 60, 17 * 60 + 30)] {
+            for (n, staff) in [(50usize, 1usize), (200, 3)] {
+                let mut req = PlanRequest::new(&vp, o.location, date);
+                req.window_start = ws;
+                req.window_end = we;
+                req.staff = staff;
+                req.candidates = cands[..n].to_vec();
+                let name = format!(
+                    "{} {:02}:{:02}-{:02}:{:02} n={n} staff={staff}",
+                    o.id,
+                    ws / 60,
+                    ws % 60,
+                    we / 60,
+                    we % 60
+                );
+                cases.push((n, Case { name, req }));
+            }
+        }
+    }
+
+    let opts = SolverOptions::default();
+    println!(
+        "default options: {} iterations, seed {}; long run: {long_s} s per instance",
+        opts.iterations, opts.seed
+    );
+    println!(
+        "| instance | stops | plan median | plan worst | total priority | long-run best | gap |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let mut worst_gap: [f64; 2] = [0.0, 0.0];
+    let mut worst_time = [Duration::ZERO, Duration::ZERO];
+    for (n, case) in &cases {
+        let k = usize::from(*n == 200);
+        let runs = if *n == 50 { 15 } else { 5 };
+        let mut times = Vec::with_capacity(runs);
+        let mut result = None;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let p = plan(&case.req, &walk, &opts).expect("plan");
+            times.push(t.elapsed());
+            result = Some(p);
+        }
+        let Some(p) = result else { continue };
+        times.sort_unstable();
+        let median = times[times.len() / 2];
+        let worst = times[times.len() - 1];
+        worst_time[k] = worst_time[k].max(worst);
+
+        // The long run: restarts with new seeds and 20× the iterations until the time is up.
+        let deadline = Instant::now() + Duration::from_secs(long_s);
+        let mut best = p.total_priority;
+        let mut seed = 1_000;
+        while Instant::now() < deadline {
+            let long = SolverOptions {
+                seed,
+                iterations: opts.iterations * 20,
+                time_limit: Some(deadline.saturating_duration_since(Instant::now())),
+            };
+            let q = plan(&case.req, &walk, &long).expect("plan");
+            best = best.max(q.total_priority);
+            seed += 1;
+        }
+        let gap = 1.0 - p.total_priority / best;
+        worst_gap[k] = worst_gap[k].max(gap);
+        println!(
+            "| {} | {} | {:.1} ms | {:.1} ms | {:.3} | {:.3} ({} runs) | {:.2}% |",
+            case.name,
+            p.slots().count(),
+            median.as_secs_f64() * 1e3,
+            worst.as_secs_f64() * 1e3,
+            p.total_priority,
+            best,
+            seed - 1_000,
+            gap * 100.0
+        );
+    }
+    println!(
+        "50 candidates, 1 staff: worst plan time {:.1} ms (target ≤ 100 ms), worst gap to the long run {:.2}% (target ≤ 2%)",
+        worst_time[0].as_secs_f64() * 1e3,
+        worst_gap[0] * 100.0
+    );
+    println!(
+        "200 candidates, 3 staff: worst plan time {:.1} ms (target ≤ 1 s), worst gap to the long run {:.2}%",
+        worst_time[1].as_secs_f64() * 1e3,
+        worst_gap[1] * 100.0
+    );
+}
