@@ -1,7 +1,7 @@
 //! Benchmark of the visit planner (issue 7) on the generated city (seed 42, the Leshan-sized
 //! default configuration: 1,600 merchants, 6 + 4 outlets) with real priority scores.
 //!
-//! `cargo bench --bench visits` (about 4 minutes; `VISITS_LONG_S=60` sets the long runs'
+//! `cargo bench --bench visits` (about 10 minutes; `VISITS_LONG_S=60` sets the long runs'
 //! seconds per instance, default 20). For each of our outlets with enough merchants around it
 //! and two windows (09:30–13:00 over the lunch rush, 14:00–17:30), it plans:
 //!
