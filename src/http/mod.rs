@@ -11,6 +11,7 @@ mod meta;
 mod outlets;
 mod params;
 mod places;
+mod plans;
 mod scoring;
 mod tiles;
 mod visits;
@@ -102,6 +103,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
                 .route("/territories", web::get().to(scoring::territories))
                 .route("/models/huff", web::post().to(scoring::huff_tool))
                 .route("/outlets/{id}/circles", web::get().to(coverage::circles))
+                .route("/outlets/{id}/plan", web::get().to(plans::outlet_plan))
                 .route("/coverage/grid", web::get().to(coverage::grid))
                 .route(
                     "/coverage/outlets",

@@ -9,6 +9,7 @@ mod accounts;
 mod api;
 mod cli;
 mod coverage;
+mod plans;
 mod postgis;
 mod scoring;
 mod storage;
