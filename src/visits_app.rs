@@ -64,10 +64,22 @@ struct Pending {
     reply: Reply,
 }
 
-/// Posts waiting for the writer.
-#[derive(Default)]
+/// Posts waiting for the writer, and where the writing runs.
 pub struct VisitQueue {
     pending: std::sync::Mutex<Vec<Pending>>,
+    /// The runtime the application was started on (the server's main runtime, whose threads
+    /// are otherwise idle): writes run there rather than on an HTTP worker's event loop,
+    /// where a batch's every step would wait behind the requests that loop is parsing.
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+impl Default for VisitQueue {
+    fn default() -> Self {
+        Self {
+            pending: std::sync::Mutex::new(Vec::new()),
+            runtime: tokio::runtime::Handle::try_current().ok(),
+        }
+    }
 }
 
 impl VisitQueue {
@@ -91,10 +103,25 @@ enum Plan {
 }
 
 impl App {
+    /// [`App::record_visit`] on its own task on the application's runtime: it completes even
+    /// if the caller goes away (so that a batch it leads is finished for the others).
+    pub fn spawn_record_visit(
+        self: std::sync::Arc<Self>,
+        who: Recorder,
+        visit: NewVisit,
+    ) -> tokio::task::JoinHandle<Result<Recorded, VisitError>> {
+        let runtime = self.visit_queue.runtime.clone();
+        let task = async move { self.record_visit(who, visit).await };
+        match runtime {
+            Some(rt) => rt.spawn(task),
+            None => tokio::spawn(task),
+        }
+    }
+
     /// Records one visit: checks the merchant is the recorder's, appends the event, recomputes
     /// the merchant's status from all its events in the same transaction, commits, updates the
-    /// index. Answers after the commit. Run it on its own task (`tokio::spawn`) when the caller
-    /// may go away, so that a batch it leads is finished for the others.
+    /// index. Answers after the commit. See [`App::spawn_record_visit`] when the caller may go
+    /// away.
     pub async fn record_visit(
         &self,
         who: Recorder,

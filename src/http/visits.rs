@@ -131,9 +131,10 @@ pub async fn record(
         display_name: Some(caller.user.display_name.clone()),
         scope: caller.scope.clone(),
     };
-    let app = app.into_inner();
     // On its own task: a client that hangs up must not abandon a batch it is writing.
-    let recorded = tokio::spawn(async move { app.record_visit(who, visit).await })
+    let recorded = app
+        .into_inner()
+        .spawn_record_visit(who, visit)
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))??;
     let body = json!({

@@ -62,29 +62,80 @@ impl Sql {
         self.arg(Arg::Text(Some(s.into())))
     }
 
-    fn opt(&mut self, s: Option<String>) -> &mut Self {
-        self.arg(Arg::Text(s))
-    }
-
     fn int(&mut self, i: i64) -> &mut Self {
         self.arg(Arg::Int(i))
     }
 
-    /// `(a, b, c)`; an empty list matches nothing (`(NULL)`).
-    fn list<'a>(&mut self, values: impl IntoIterator<Item = &'a String>) -> &mut Self {
-        self.push("(");
-        let mut any = false;
-        for (i, v) in values.into_iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
+    /// `(SELECT … )` over the members of a JSON array of strings, bound as one parameter: one
+    /// statement text whatever the number of values, so it is prepared once and reused.
+    fn json_list<'a>(&mut self, values: impl IntoIterator<Item = &'a String>) -> &mut Self {
+        let json = serde_json::Value::from(values.into_iter().cloned().collect::<Vec<_>>());
+        if self.anonymous {
+            self.push("(SELECT value FROM json_each(")
+                .text(json.to_string())
+                .push("))")
+        } else {
+            self.push("(SELECT json_array_elements_text(")
+                .text(json.to_string())
+                .push("::json))")
+        }
+    }
+
+    /// `SELECT <columns> FROM <the rows>`. SQLite: a `VALUES` list, one `?` per value (check
+    /// the count with [`rows_per_statement`]). PostgreSQL: one parameter, a JSON array of
+    /// objects read by `json_to_recordset`, so that the statement text is the same whatever the
+    /// number of rows: prepared and planned once (planning a VALUES list of thousands of
+    /// parameters cost milliseconds per batch). `columns` are (name, PostgreSQL type).
+    fn records(&mut self, columns: &[(&str, &str)], rows: &[Vec<Arg>]) -> &mut Self {
+        if self.anonymous {
+            let names: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| format!("column{} AS {n}", i + 1))
+                .collect();
+            self.push(&format!("SELECT {} FROM (VALUES ", names.join(", ")));
+            for (i, row) in rows.iter().enumerate() {
+                self.push(if i == 0 { "(" } else { ", (" });
+                for (j, v) in row.iter().enumerate() {
+                    if j > 0 {
+                        self.push(", ");
+                    }
+                    self.arg(v.clone());
+                }
+                self.push(")");
             }
-            self.text(v.clone());
-            any = true;
+            self.push(")")
+        } else {
+            let mut json = String::from("[");
+            for (i, row) in rows.iter().enumerate() {
+                json.push_str(if i == 0 { "{" } else { ",{" });
+                for (j, ((name, _), v)) in columns.iter().zip(row).enumerate() {
+                    if j > 0 {
+                        json.push(',');
+                    }
+                    json.push('"');
+                    json.push_str(name);
+                    json.push_str("\":");
+                    match v {
+                        Arg::Text(Some(t)) => {
+                            json.push_str(&serde_json::Value::from(t.as_str()).to_string())
+                        }
+                        Arg::Text(None) => json.push_str("null"),
+                        Arg::Int(n) => json.push_str(&n.to_string()),
+                    }
+                }
+                json.push('}');
+            }
+            json.push(']');
+            let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+            let types: Vec<String> = columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
+            self.push(&format!(
+                "SELECT {} FROM json_to_recordset(",
+                names.join(", ")
+            ))
+            .text(json)
+            .push(&format!("::json) AS r({})", types.join(", ")))
         }
-        if !any {
-            self.push("NULL");
-        }
-        self.push(")")
     }
 
     fn query(&self) -> sqlx::query::Query<'_, Any, AnyArguments<'_>> {
@@ -99,12 +150,27 @@ impl Sql {
     }
 }
 
+/// How many rows of `columns` values one statement may carry: SQLite allows 32,766
+/// parameters; PostgreSQL gets one (JSON) parameter however many rows.
+fn rows_per_statement(anonymous: bool, columns: usize) -> usize {
+    if anonymous {
+        (30_000 / columns.max(1)).max(1)
+    } else {
+        usize::MAX
+    }
+}
+
+fn text(s: impl Into<String>) -> Arg {
+    Arg::Text(Some(s.into()))
+}
+
+fn opt(s: Option<impl Into<String>>) -> Arg {
+    Arg::Text(s.map(Into::into))
+}
+
 fn is_sqlite(tx: &Transaction<'static, Any>) -> bool {
     tx.backend_name().eq_ignore_ascii_case("sqlite")
 }
-
-/// SQLite allows 32,766 parameters per statement, PostgreSQL 65,535; chunks stay well under.
-const MAX_PARAMS: usize = 30_000;
 
 /// An event as stored, with the merchant's name and the recorder's display name when joined.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -340,25 +406,23 @@ pub async fn events_by_client(
         return Ok(Vec::new());
     }
     let wanted: HashSet<&(String, String)> = keys.iter().collect();
-    let mut out = Vec::new();
     let clients: Vec<String> = keys
         .iter()
         .map(|k| k.1.clone())
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    for chunk in clients.chunks(MAX_PARAMS) {
-        let mut sql = Sql::new(
-            is_sqlite(tx),
-            &format!("SELECT {EVENT_COLUMNS} FROM visit_events e WHERE e.client_id IN "),
-        );
-        sql.list(chunk);
-        for r in sql.query().fetch_all(&mut **tx).await? {
-            let e = stored_event(&r, false)?;
-            if let Some(c) = &e.client_id {
-                if wanted.contains(&(e.recorded_by.clone(), c.clone())) {
-                    out.push(e);
-                }
+    let mut sql = Sql::new(
+        is_sqlite(tx),
+        &format!("SELECT {EVENT_COLUMNS} FROM visit_events e WHERE e.client_id IN "),
+    );
+    sql.json_list(&clients);
+    let mut out = Vec::new();
+    for r in sql.query().fetch_all(&mut **tx).await? {
+        let e = stored_event(&r, false)?;
+        if let Some(c) = &e.client_id {
+            if wanted.contains(&(e.recorded_by.clone(), c.clone())) {
+                out.push(e);
             }
         }
     }
@@ -390,101 +454,94 @@ pub async fn merchant_rows(
     ids: &[String],
 ) -> Result<HashMap<String, MerchantRow>, StorageError> {
     let mut out = HashMap::new();
-    for chunk in ids.chunks(MAX_PARAMS) {
-        let mut sql = Sql::new(
-            is_sqlite(tx),
-            "SELECT id, owner_org_id, status, status_since, contact_name, contact_phone \
-             FROM merchants WHERE id IN ",
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut sql = Sql::new(
+        is_sqlite(tx),
+        "SELECT id, owner_org_id, status, status_since, contact_name, contact_phone \
+         FROM merchants WHERE id IN ",
+    );
+    sql.json_list(ids);
+    for r in sql.query().fetch_all(&mut **tx).await? {
+        let id: String = r.try_get("id")?;
+        let status: String = r.try_get("status")?;
+        out.insert(
+            id.clone(),
+            MerchantRow {
+                status: parse_status(&status, "merchants", &id)?,
+                status_since: parse_day(r.try_get("status_since")?, &id, "status_since")?,
+                owner_org_id: r.try_get("owner_org_id")?,
+                contact_name: r.try_get("contact_name")?,
+                contact_phone: r.try_get("contact_phone")?,
+                id,
+            },
         );
-        sql.list(chunk);
-        for r in sql.query().fetch_all(&mut **tx).await? {
-            let id: String = r.try_get("id")?;
-            let status: String = r.try_get("status")?;
-            out.insert(
-                id.clone(),
-                MerchantRow {
-                    status: parse_status(&status, "merchants", &id)?,
-                    status_since: parse_day(r.try_get("status_since")?, &id, "status_since")?,
-                    owner_org_id: r.try_get("owner_org_id")?,
-                    contact_name: r.try_get("contact_name")?,
-                    contact_phone: r.try_get("contact_phone")?,
-                    id,
-                },
-            );
-        }
     }
     Ok(out)
 }
 
-/// Appends events (ids already given).
+/// Appends events (ids already given), in one statement.
 pub async fn insert_events(
     tx: &mut Transaction<'static, Any>,
     events: &[NewEvent],
 ) -> Result<String, StorageError> {
-    const COLUMNS: [&str; 17] = [
-        "id",
-        "merchant_id",
-        "outcome",
-        "reason",
-        "imported_status",
-        "notes",
-        "next_follow_up",
-        "visited_at",
-        "visit_date",
-        "visit_week",
-        "recorded_by_id",
-        "recorded_by",
-        "org_node_id",
-        "owner_name",
-        "owner_phone",
-        "client_id",
-        "recorded_at",
+    const COLUMNS: [(&str, &str); 17] = [
+        ("id", "BIGINT"),
+        ("merchant_id", "TEXT"),
+        ("outcome", "TEXT"),
+        ("reason", "TEXT"),
+        ("imported_status", "TEXT"),
+        ("notes", "TEXT"),
+        ("next_follow_up", "TEXT"),
+        ("visited_at", "TEXT"),
+        ("visit_date", "TEXT"),
+        ("visit_week", "TEXT"),
+        ("recorded_by_id", "TEXT"),
+        ("recorded_by", "TEXT"),
+        ("org_node_id", "TEXT"),
+        ("owner_name", "TEXT"),
+        ("owner_phone", "TEXT"),
+        ("client_id", "TEXT"),
+        ("recorded_at", "TEXT"),
     ];
     let recorded_at = now();
+    if events.is_empty() {
+        return Ok(recorded_at);
+    }
+    let rows: Vec<Vec<Arg>> = events
+        .iter()
+        .map(|e| {
+            let s = e.to_stored(&recorded_at);
+            vec![
+                Arg::Int(s.id),
+                text(s.merchant_id),
+                text(s.outcome),
+                opt(s.reason),
+                opt(s.imported_status),
+                opt(s.notes),
+                opt(s.next_follow_up),
+                text(s.visited_at),
+                text(s.visit_date),
+                text(s.visit_week),
+                opt(s.recorded_by_id),
+                text(s.recorded_by),
+                opt(s.org_node_id),
+                opt(s.owner_name),
+                opt(s.owner_phone),
+                opt(s.client_id),
+                text(s.recorded_at),
+            ]
+        })
+        .collect();
+    let names: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
     let anonymous = is_sqlite(tx);
-    for chunk in events.chunks(MAX_PARAMS / COLUMNS.len()) {
+    for chunk in rows.chunks(rows_per_statement(anonymous, COLUMNS.len())) {
         let mut sql = Sql::new(
             anonymous,
-            &format!("INSERT INTO visit_events ({}) VALUES ", COLUMNS.join(", ")),
+            &format!("INSERT INTO visit_events ({}) ", names.join(", ")),
         );
-        for (i, e) in chunk.iter().enumerate() {
-            let s = e.to_stored(&recorded_at);
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.int(s.id)
-                .push(", ")
-                .text(s.merchant_id)
-                .push(", ")
-                .text(s.outcome)
-                .push(", ")
-                .opt(s.reason)
-                .push(", ")
-                .opt(s.imported_status)
-                .push(", ")
-                .opt(s.notes)
-                .push(", ")
-                .opt(s.next_follow_up)
-                .push(", ")
-                .text(s.visited_at)
-                .push(", ")
-                .text(s.visit_date)
-                .push(", ")
-                .text(s.visit_week)
-                .push(", ")
-                .opt(s.recorded_by_id)
-                .push(", ")
-                .text(s.recorded_by)
-                .push(", ")
-                .opt(s.org_node_id)
-                .push(", ")
-                .opt(s.owner_name)
-                .push(", ")
-                .opt(s.owner_phone)
-                .push(", ")
-                .opt(s.client_id)
-                .push(", ")
-                .text(s.recorded_at)
-                .push(")");
-        }
+        sql.records(&COLUMNS, chunk);
         sql.query().execute(&mut **tx).await?;
     }
     Ok(recorded_at)
@@ -508,23 +565,19 @@ async fn pipeline_rows_in(
     ids: Option<&[String]>,
 ) -> Result<HashMap<String, PipelineRow>, StorageError> {
     let mut out = HashMap::new();
-    let all: Vec<String> = Vec::new();
-    let chunks: Vec<&[String]> = match ids {
-        Some(ids) => ids.chunks(MAX_PARAMS).collect(),
-        None => vec![&all[..]],
-    };
-    for chunk in chunks {
-        let mut sql = Sql::new(
-            is_sqlite(tx),
-            &format!("SELECT {PIPELINE_COLUMNS} FROM merchant_pipeline"),
-        );
-        if ids.is_some() {
-            sql.push(" WHERE merchant_id IN ").list(chunk);
+    let mut sql = Sql::new(
+        is_sqlite(tx),
+        &format!("SELECT {PIPELINE_COLUMNS} FROM merchant_pipeline"),
+    );
+    if let Some(ids) = ids {
+        if ids.is_empty() {
+            return Ok(out);
         }
-        for r in sql.query().fetch_all(&mut **tx).await? {
-            let p = pipeline_row(&r)?;
-            out.insert(p.merchant_id.clone(), p);
-        }
+        sql.push(" WHERE merchant_id IN ").json_list(ids);
+    }
+    for r in sql.query().fetch_all(&mut **tx).await? {
+        let p = pipeline_row(&r)?;
+        out.insert(p.merchant_id.clone(), p);
     }
     Ok(out)
 }
@@ -534,30 +587,31 @@ async fn events_of(
     ids: &[String],
 ) -> Result<HashMap<String, Vec<Event>>, StorageError> {
     let mut out: HashMap<String, Vec<Event>> = HashMap::new();
-    for chunk in ids.chunks(MAX_PARAMS) {
-        // Only what the status rule reads.
-        let mut sql = Sql::new(
-            is_sqlite(tx),
-            "SELECT id, merchant_id, outcome, reason, imported_status, next_follow_up, \
-             visited_at, owner_name, owner_phone FROM visit_events WHERE merchant_id IN ",
-        );
-        sql.list(chunk);
-        for r in sql.query().fetch_all(&mut **tx).await? {
-            let e = StoredEvent {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                outcome: r.try_get("outcome")?,
-                reason: r.try_get("reason")?,
-                imported_status: r.try_get("imported_status")?,
-                next_follow_up: r.try_get("next_follow_up")?,
-                visited_at: r.try_get("visited_at")?,
-                owner_name: r.try_get("owner_name")?,
-                owner_phone: r.try_get("owner_phone")?,
-                ..StoredEvent::default()
-            };
-            let event = e.to_event()?;
-            out.entry(e.merchant_id).or_default().push(event);
-        }
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    // Only what the status rule reads.
+    let mut sql = Sql::new(
+        is_sqlite(tx),
+        "SELECT id, merchant_id, outcome, reason, imported_status, next_follow_up, visited_at, \
+         owner_name, owner_phone FROM visit_events WHERE merchant_id IN ",
+    );
+    sql.json_list(ids);
+    for r in sql.query().fetch_all(&mut **tx).await? {
+        let e = StoredEvent {
+            id: r.try_get("id")?,
+            merchant_id: r.try_get("merchant_id")?,
+            outcome: r.try_get("outcome")?,
+            reason: r.try_get("reason")?,
+            imported_status: r.try_get("imported_status")?,
+            next_follow_up: r.try_get("next_follow_up")?,
+            visited_at: r.try_get("visited_at")?,
+            owner_name: r.try_get("owner_name")?,
+            owner_phone: r.try_get("owner_phone")?,
+            ..StoredEvent::default()
+        };
+        let event = e.to_event()?;
+        out.entry(e.merchant_id).or_default().push(event);
     }
     Ok(out)
 }
@@ -621,7 +675,17 @@ pub async fn settle(
         })
         .cloned()
         .collect();
-    let mut all_events = events_of(tx, &replay_all).await?;
+    // A merchant without a pipeline row has no events but this write's: no need to read them.
+    let (first, reread): (Vec<String>, Vec<String>) = replay_all
+        .iter()
+        .cloned()
+        .partition(|id| !full && !current.contains_key(id) && fresh_of.contains_key(id.as_str()));
+    let mut all_events = events_of(tx, &reread).await?;
+    for id in first {
+        if let Some(evs) = fresh_of.remove(id.as_str()) {
+            all_events.insert(id, evs);
+        }
+    }
     let ts = now();
     let mut out = HashMap::new();
     let mut pipeline_rows = Vec::new();
@@ -705,82 +769,97 @@ pub async fn settle(
         out.insert(id.clone(), settled);
     }
     let anonymous = is_sqlite(tx);
-    for chunk in pipeline_rows.chunks(MAX_PARAMS / 15) {
-        let mut sql = Sql::new(
-            anonymous,
-            "INSERT INTO merchant_pipeline (merchant_id, base_status, base_since, import_status, \
-             status, status_since, reason, flag, flag_since, next_follow_up, last_visit, visits, \
-             events, last_event_at, updated_at) VALUES ",
-        );
-        for (i, (id, base, s, n, last)) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.text(id.clone())
-                .push(", ")
-                .text(base.status.code())
-                .push(", ")
-                .opt(day_text(base.since))
-                .push(", ")
-                .text(base.import_status.code())
-                .push(", ")
-                .text(s.status.code())
-                .push(", ")
-                .opt(day_text(s.status_since))
-                .push(", ")
-                .opt(s.reason.map(|r| r.code().to_string()))
-                .push(", ")
-                .opt(s.flag.map(|f| f.code().to_string()))
-                .push(", ")
-                .opt(day_text(s.flag_since))
-                .push(", ")
-                .opt(day_text(s.next_follow_up))
-                .push(", ")
-                .opt(day_text(s.last_visit))
-                .push(", ")
-                .int(i64::from(s.visits))
-                .push(", ")
-                .int(*n as i64)
-                .push(", ")
-                .opt(last.clone())
-                .push(", ")
-                .text(ts.clone())
-                .push(")");
+    if !pipeline_rows.is_empty() {
+        const COLUMNS: [(&str, &str); 15] = [
+            ("merchant_id", "TEXT"),
+            ("base_status", "TEXT"),
+            ("base_since", "TEXT"),
+            ("import_status", "TEXT"),
+            ("status", "TEXT"),
+            ("status_since", "TEXT"),
+            ("reason", "TEXT"),
+            ("flag", "TEXT"),
+            ("flag_since", "TEXT"),
+            ("next_follow_up", "TEXT"),
+            ("last_visit", "TEXT"),
+            ("visits", "BIGINT"),
+            ("events", "BIGINT"),
+            ("last_event_at", "TEXT"),
+            ("updated_at", "TEXT"),
+        ];
+        let rows: Vec<Vec<Arg>> = pipeline_rows
+            .iter()
+            .map(|(id, base, s, n, last)| {
+                vec![
+                    text(id.clone()),
+                    text(base.status.code()),
+                    opt(day_text(base.since)),
+                    text(base.import_status.code()),
+                    text(s.status.code()),
+                    opt(day_text(s.status_since)),
+                    opt(s.reason.map(Reason::code)),
+                    opt(s.flag.map(Flag::code)),
+                    opt(day_text(s.flag_since)),
+                    opt(day_text(s.next_follow_up)),
+                    opt(day_text(s.last_visit)),
+                    Arg::Int(i64::from(s.visits)),
+                    Arg::Int(*n as i64),
+                    opt(last.clone()),
+                    text(ts.clone()),
+                ]
+            })
+            .collect();
+        let names: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+        for chunk in rows.chunks(rows_per_statement(anonymous, COLUMNS.len())) {
+            let mut sql = Sql::new(
+                anonymous,
+                &format!("INSERT INTO merchant_pipeline ({}) ", names.join(", ")),
+            );
+            // `WHERE true`: SQLite needs it to tell the upsert's ON from a join's.
+            sql.records(&COLUMNS, chunk).push(
+                " WHERE true ON CONFLICT (merchant_id) DO UPDATE SET status = excluded.status, \
+                 status_since = excluded.status_since, reason = excluded.reason, \
+                 flag = excluded.flag, flag_since = excluded.flag_since, \
+                 next_follow_up = excluded.next_follow_up, last_visit = excluded.last_visit, \
+                 visits = excluded.visits, events = excluded.events, \
+                 last_event_at = excluded.last_event_at, updated_at = excluded.updated_at",
+            );
+            sql.query().execute(&mut **tx).await?;
         }
-        sql.push(
-            " ON CONFLICT (merchant_id) DO UPDATE SET status = excluded.status, \
-             status_since = excluded.status_since, reason = excluded.reason, \
-             flag = excluded.flag, flag_since = excluded.flag_since, \
-             next_follow_up = excluded.next_follow_up, last_visit = excluded.last_visit, \
-             visits = excluded.visits, events = excluded.events, \
-             last_event_at = excluded.last_event_at, updated_at = excluded.updated_at",
-        );
-        sql.query().execute(&mut **tx).await?;
     }
-    // One statement for all changed merchants: UPDATE … FROM (VALUES …), whose columns are
-    // column1… on both backends.
-    for chunk in merchant_updates.chunks(MAX_PARAMS / 6) {
-        let mut sql = Sql::new(
-            anonymous,
-            "UPDATE merchants SET status = v.column2, status_since = v.column3, \
-             contact_name = v.column4, contact_phone = v.column5, updated_at = v.column6 \
-             FROM (VALUES ",
-        );
-        for (i, (id, s)) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.text(id.clone())
-                .push(", ")
-                .text(s.state.status.code())
-                .push(", ")
-                .opt(day_text(s.state.status_since))
-                .push(", ")
-                .opt(s.contact_name.clone())
-                .push(", ")
-                .opt(s.contact_phone.clone())
-                .push(", ")
-                .text(ts.clone())
-                .push(")");
+    if !merchant_updates.is_empty() {
+        const COLUMNS: [(&str, &str); 6] = [
+            ("id", "TEXT"),
+            ("status", "TEXT"),
+            ("status_since", "TEXT"),
+            ("contact_name", "TEXT"),
+            ("contact_phone", "TEXT"),
+            ("updated_at", "TEXT"),
+        ];
+        let rows: Vec<Vec<Arg>> = merchant_updates
+            .iter()
+            .map(|(id, s)| {
+                vec![
+                    text(id.clone()),
+                    text(s.state.status.code()),
+                    opt(day_text(s.state.status_since)),
+                    opt(s.contact_name.clone()),
+                    opt(s.contact_phone.clone()),
+                    text(ts.clone()),
+                ]
+            })
+            .collect();
+        for chunk in rows.chunks(rows_per_statement(anonymous, COLUMNS.len())) {
+            let mut sql = Sql::new(
+                anonymous,
+                "UPDATE merchants SET status = x.status, status_since = x.status_since, \
+                 contact_name = x.contact_name, contact_phone = x.contact_phone, \
+                 updated_at = x.updated_at FROM (",
+            );
+            sql.records(&COLUMNS, chunk)
+                .push(") AS x WHERE merchants.id = x.id");
+            sql.query().execute(&mut **tx).await?;
         }
-        sql.push(") AS v WHERE merchants.id = v.column1");
-        sql.query().execute(&mut **tx).await?;
     }
     Ok(out)
 }
@@ -841,13 +920,22 @@ pub async fn settle_imported(
         next += 1;
     }
     insert_events(tx, &news).await?;
-    let anonymous = is_sqlite(tx);
-    for e in &news {
-        if let Step::Imported(s) = e.step {
-            let mut sql = Sql::new(anonymous, "UPDATE merchant_pipeline SET import_status = ");
-            sql.text(s.code())
-                .push(" WHERE merchant_id = ")
-                .text(e.merchant_id.clone());
+    if !news.is_empty() {
+        let rows: Vec<Vec<Arg>> = news
+            .iter()
+            .filter_map(|e| match e.step {
+                Step::Imported(s) => Some(vec![text(e.merchant_id.clone()), text(s.code())]),
+                Step::Outcome(..) => None,
+            })
+            .collect();
+        let anonymous = is_sqlite(tx);
+        for chunk in rows.chunks(rows_per_statement(anonymous, 2)) {
+            let mut sql = Sql::new(
+                anonymous,
+                "UPDATE merchant_pipeline SET import_status = x.import_status FROM (",
+            );
+            sql.records(&[("merchant_id", "TEXT"), ("import_status", "TEXT")], chunk)
+                .push(") AS x WHERE merchant_pipeline.merchant_id = x.merchant_id");
             sql.query().execute(&mut **tx).await?;
         }
     }
@@ -880,7 +968,7 @@ impl EventFilter {
     fn push_where(&self, sql: &mut Sql) {
         sql.push(" WHERE e.outcome <> 'imported'");
         if let Some(nodes) = &self.nodes {
-            sql.push(" AND e.org_node_id IN ").list(nodes);
+            sql.push(" AND e.org_node_id IN ").json_list(nodes);
         }
         if let Some(s) = &self.staff {
             sql.push(" AND e.recorded_by = ").text(s.clone());
@@ -1047,26 +1135,23 @@ impl Store {
         &self,
         ids: Option<&[String]>,
     ) -> Result<Vec<PipelineRow>, StorageError> {
-        let mut out = Vec::new();
-        let all: Vec<String> = Vec::new();
-        let chunks: Vec<&[String]> = match ids {
-            Some(ids) => ids.chunks(MAX_PARAMS).collect(),
-            None => vec![&all[..]],
-        };
-        for chunk in chunks {
-            let mut sql = Sql::new(
-                anonymous(self),
-                &format!("SELECT {PIPELINE_COLUMNS} FROM merchant_pipeline"),
-            );
-            if ids.is_some() {
-                sql.push(" WHERE merchant_id IN ").list(chunk);
+        let mut sql = Sql::new(
+            anonymous(self),
+            &format!("SELECT {PIPELINE_COLUMNS} FROM merchant_pipeline"),
+        );
+        if let Some(ids) = ids {
+            if ids.is_empty() {
+                return Ok(Vec::new());
             }
-            sql.push(" ORDER BY merchant_id");
-            for r in sql.query().fetch_all(self.pool()).await? {
-                out.push(pipeline_row(&r)?);
-            }
+            sql.push(" WHERE merchant_id IN ").json_list(ids);
         }
-        Ok(out)
+        sql.push(" ORDER BY merchant_id");
+        sql.query()
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(pipeline_row)
+            .collect()
     }
 }
 
