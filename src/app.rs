@@ -61,6 +61,8 @@ pub enum AppError {
     Params(#[from] crate::scoring::params::ParamsError),
     #[error("coverage parameters: {0}")]
     CoverageParams(#[from] crate::coverage::ParamsError),
+    #[error("visit parameters: {0}")]
+    VisitParams(#[from] crate::visits::params::ParamsError),
 }
 
 /// Who is writing, and what they may write: the audit actor, their scope, the owner given to
@@ -114,12 +116,14 @@ pub struct App {
     generation: std::sync::atomic::AtomicU64,
     /// Coverage parameters (data/coverage.toml), parsed once.
     pub coverage: crate::coverage::CoverageParams,
+    /// Visit-planning parameters (data/visits.toml), parsed once.
+    pub visits: crate::visits::params::VisitParams,
     /// Tile settings (zoom rules, feature limits).
     pub tile_params: crate::tiles::TileParams,
     /// Merchants in Z-order for tiles, for one generation; rebuilt lazily after a change.
     merchant_order: RwLock<Option<Arc<crate::tiles::MerchantOrder>>>,
     /// Encoded tiles that are costly to make (the coverage grid), by generation.
-    pub tile_cache: crate::tiles::cache::TileCache,
+    pub tile_cache: crate::tiles::cache::TileCache<actix_web::web::Bytes>,
     /// Users' scopes for the current generation of the data.
     pub auth_cache: crate::auth::AuthCache,
 }
@@ -150,6 +154,7 @@ impl App {
             visit_queue: crate::visits_app::VisitQueue::default(),
             generation: std::sync::atomic::AtomicU64::new(1),
             coverage: crate::coverage::CoverageParams::builtin()?,
+            visits: crate::visits::params::VisitParams::builtin()?,
             tile_params: crate::tiles::TileParams::default(),
             merchant_order: RwLock::new(None),
             tile_cache: crate::tiles::cache::TileCache::new(4_096),

@@ -11,7 +11,7 @@ use super::params::Params;
 use super::Shared;
 use crate::geo::crs::from_wgs84;
 use crate::visits::hours::hhmm;
-use crate::visits::params::{parse_window, VisitParams};
+use crate::visits::params::parse_window;
 use crate::visits::plan::{plan, Candidate, PlanRequest, SolverOptions, StraightLine};
 
 /// `GET /api/outlets/{id}/plan?date=&window=14:00-17:30&staff=&walking_kmh=&must=&format=&crs=`
@@ -32,7 +32,7 @@ pub async fn outlet_plan(
         "crs",
     ])?;
     let crs = p.crs()?;
-    let params = VisitParams::builtin().map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let params = &app.visits;
     let date = match p.str("date") {
         None => crate::domain::today(),
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
@@ -51,7 +51,7 @@ pub async fn outlet_plan(
         .filter(|o| caller.scope.sees_outlet(o) && o.is_ours())
         .ok_or_else(|| ApiError::not_found("outlet", &path))?;
     let outlet_slot = index.outlets.slot_of(&outlet.id);
-    let mut request = PlanRequest::new(&params, outlet.location, date);
+    let mut request = PlanRequest::new(params, outlet.location, date);
     if let Some(w) = p.str("window") {
         let iv = parse_window("window", w).map_err(|e| ApiError::bad(&e.field, e.reason))?;
         request.window_start = iv.start;

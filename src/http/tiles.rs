@@ -6,8 +6,6 @@
 //! generation, the caller's scope and the coordinate system, so a tile that has not changed
 //! answers `304 Not Modified` before anything is computed.
 
-use std::sync::Arc;
-
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
@@ -75,11 +73,8 @@ pub async fn tile(
     p.allow_only(&["crs"])?;
     let crs = p.crs()?;
     let generation = app.generation();
-    let etag = format!(
-        "\"t{generation:x}-{:x}-{}\"",
-        scope_key(&caller.scope),
-        crs.code()
-    );
+    let scope = scope_key(&caller.scope);
+    let etag = format!("\"t{generation:x}-{scope:x}-{}\"", crs.code());
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -97,10 +92,9 @@ pub async fn tile(
     let body = if layer == TileLayer::Coverage {
         // Scores every merchant of its hexes: cached, and off the async workers.
         let key = format!(
-            "{}/{z}/{x}/{y}/{}/{}/{geojson}",
+            "{}/{z}/{x}/{y}/{}/{scope}/{geojson}",
             layer.code(),
-            crs.code(),
-            scope_key(&caller.scope)
+            crs.code()
         );
         match app.tile_cache.get(&key, generation) {
             Some(b) => b,
@@ -110,13 +104,13 @@ pub async fn tile(
                 let b = web::block(move || render(&app2, &caller, layer, t, crs, geojson))
                     .await
                     .map_err(|e| ApiError::Internal(Box::new(e)))?;
-                let b = Arc::new(b);
+                let b = web::Bytes::from(b);
                 app.tile_cache.put(key, generation, b.clone());
                 b
             }
         }
     } else {
-        Arc::new(render(&app, &caller, layer, t, crs, geojson))
+        web::Bytes::from(render(&app, &caller, layer, t, crs, geojson))
     };
     let mut r = respond(HttpResponse::Ok());
     r.content_type(if geojson {
@@ -124,7 +118,7 @@ pub async fn tile(
     } else {
         MVT_TYPE
     });
-    Ok(r.body(body.as_ref().clone()))
+    Ok(r.body(body))
 }
 
 /// Makes one tile of one layer.

@@ -3,17 +3,15 @@
 //! makes them unreachable, and they are dropped when the cache fills.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-/// An encoded tile and the generation it was made for.
-type Entry = (u64, Arc<Vec<u8>>);
-
-pub struct TileCache {
+/// Encoded tiles (`V`: a cheaply cloned byte buffer) with the generation each was made for.
+pub struct TileCache<V> {
     capacity: usize,
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<HashMap<String, (u64, V)>>,
 }
 
-impl TileCache {
+impl<V: Clone> TileCache<V> {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
@@ -21,7 +19,7 @@ impl TileCache {
         }
     }
 
-    pub fn get(&self, key: &str, generation: u64) -> Option<Arc<Vec<u8>>> {
+    pub fn get(&self, key: &str, generation: u64) -> Option<V> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(key)
@@ -29,7 +27,7 @@ impl TileCache {
             .map(|(_, v)| v.clone())
     }
 
-    pub fn put(&self, key: String, generation: u64, value: Arc<Vec<u8>>) {
+    pub fn put(&self, key: String, generation: u64, value: V) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
             entries.retain(|_, (g, _)| *g == generation);
@@ -52,6 +50,7 @@ impl TileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn entries_of_an_older_generation_are_not_served_and_make_room() {

@@ -1,32 +1,16 @@
 //! Ecosystem coverage over HTTP: circles agree with brute force on what the database holds,
 //! the grid adds up, the food street's survey reads right, and all of it is scoped.
 
-use std::sync::Arc;
-
 use actix_web::{test, App as ActixApp};
-use ecomap::app::{App, Limits};
 use ecomap::auth::Role;
-use ecomap::domain::Categories;
 use serde_json::{json, Value};
 
-use crate::api::{bearer, body_json};
+use crate::api::{bearer, body_json, demo_app};
 use crate::both_backends;
 use crate::support::TestDb;
 
-async fn demo(db: &TestDb) -> Arc<App> {
-    let app = App::start(
-        db.store().await,
-        Categories::builtin().unwrap(),
-        Limits::default(),
-    )
-    .await
-    .unwrap();
-    ecomap::demo::load(&app).await.unwrap();
-    app
-}
-
 async fn coverage_endpoints_agree_with_brute_force_and_are_scoped(db: &TestDb) {
-    let app = demo(db).await;
+    let app = demo_app(db).await;
     let a2 = app.clone();
     let svc = test::init_service(
         ActixApp::new().configure(move |cfg| ecomap::http::configure(cfg, a2, None)),
@@ -197,7 +181,7 @@ both_backends!(coverage_endpoints_agree_with_brute_force_and_are_scoped);
 /// user's figures add up over the communities they are shown, and none of a sibling branch's
 /// communities counts.
 async fn community_figures_follow_the_callers_scope(db: &TestDb) {
-    let app = demo(db).await;
+    let app = demo_app(db).await;
     let a2 = app.clone();
     let svc = test::init_service(
         ActixApp::new().configure(move |cfg| ecomap::http::configure(cfg, a2, None)),

@@ -3,30 +3,16 @@
 //! the tile's GeoJSON.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use actix_web::{test, App as ActixApp};
-use ecomap::app::{App, Limits};
+use ecomap::app::App;
 use ecomap::auth::Role;
-use ecomap::domain::Categories;
 use ecomap::tiles::{mercator, TileId};
 use serde_json::Value;
 
-use crate::api::{bearer, body_json};
+use crate::api::{bearer, body_json, demo_app};
 use crate::both_backends;
 use crate::support::TestDb;
-
-async fn demo(db: &TestDb) -> Arc<App> {
-    let app = App::start(
-        db.store().await,
-        Categories::builtin().unwrap(),
-        Limits::default(),
-    )
-    .await
-    .unwrap();
-    ecomap::demo::load(&app).await.unwrap();
-    app
-}
 
 fn tile_at(z: u8, lon: f64, lat: f64) -> TileId {
     let [x, y] = mercator(lon, lat);
@@ -73,7 +59,7 @@ fn ids(geojson: &Value) -> HashSet<String> {
 }
 
 async fn tiles_need_a_signed_in_caller_and_show_only_their_scope(db: &TestDb) {
-    let app = demo(db).await;
+    let app = demo_app(db).await;
     let a2 = app.clone();
     let svc = test::init_service(
         ActixApp::new().configure(move |cfg| ecomap::http::configure(cfg, a2, None)),
@@ -187,7 +173,7 @@ async fn branch_name(app: &App, node: &str) -> String {
 }
 
 async fn an_unchanged_tile_answers_304_until_an_import_changes_it(db: &TestDb) {
-    let app = demo(db).await;
+    let app = demo_app(db).await;
     let a2 = app.clone();
     let svc = test::init_service(
         ActixApp::new().configure(move |cfg| ecomap::http::configure(cfg, a2, None)),
@@ -307,7 +293,7 @@ fn vertices(geometry: &Value) -> Vec<[f64; 2]> {
 }
 
 async fn gdal_decodes_every_layer_to_the_same_features_as_the_geojson(db: &TestDb) {
-    let app = demo(db).await;
+    let app = demo_app(db).await;
     let a2 = app.clone();
     let svc = test::init_service(
         ActixApp::new().configure(move |cfg| ecomap::http::configure(cfg, a2, None)),
