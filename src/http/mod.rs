@@ -104,6 +104,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
                 .route("/models/huff", web::post().to(scoring::huff_tool))
                 .route("/outlets/{id}/circles", web::get().to(coverage::circles))
                 .route("/outlets/{id}/plan", web::get().to(plans::outlet_plan))
+                .route("/outlets/{id}/plan/week", web::get().to(plans::outlet_week))
                 .route("/coverage/grid", web::get().to(coverage::grid))
                 .route(
                     "/coverage/outlets",

@@ -1153,6 +1153,28 @@ impl Store {
             .map(pipeline_row)
             .collect()
     }
+
+    /// The pipeline rows a visit plan starting on `from` must know about: merchants with a
+    /// follow-up date, with a flag (closed, not found), or visited on or after `from`.
+    pub async fn pipelines_to_plan(
+        &self,
+        from: NaiveDate,
+    ) -> Result<Vec<PipelineRow>, StorageError> {
+        let mut sql = Sql::new(
+            anonymous(self),
+            &format!(
+                "SELECT {PIPELINE_COLUMNS} FROM merchant_pipeline WHERE next_follow_up IS NOT \
+                 NULL OR flag IS NOT NULL OR last_visit >= "
+            ),
+        );
+        sql.text(from.to_string()).push(" ORDER BY merchant_id");
+        sql.query()
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(pipeline_row)
+            .collect()
+    }
 }
 
 fn pipeline_row(r: &AnyRow) -> Result<PipelineRow, StorageError> {

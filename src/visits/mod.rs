@@ -2,6 +2,7 @@
 //! in `hours`) and the outcomes they record, from which a merchant's pipeline status follows
 //! (`outcome`). Models only: no HTTP, no SQL.
 
+pub mod agenda;
 pub mod hours;
 pub mod outcome;
 pub mod params;
