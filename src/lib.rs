@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod campaign;
 pub mod coverage;
 pub mod demo;
 pub mod domain;
