@@ -16,6 +16,9 @@
 // form (#login) until someone signs in; nothing else is requested before that. The session is an
 // HttpOnly cookie; the CSRF token it comes with is kept in memory and sent as X-CSRF-Token on
 // every request that is not a GET.
+//
+// Field visits (规划拜访: an afternoon's route and one-tap outcomes) live in visits.js, loaded
+// after this file; it builds on the helpers and hooks this file leaves on window.ecomap.
 (function () {
   'use strict';
 
@@ -194,6 +197,7 @@
       const err = new Error((body && body.message) || `${r.status} ${url}`);
       err.status = r.status;
       err.code = body && body.code;
+      err.param = body && body.param;
       throw err;
     }
     return body;
@@ -498,7 +502,7 @@
     map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }));
     // The drawing bar sits on the map itself (so it stays over the map when a sheet shrinks it).
     map.getContainer().appendChild($('draw-bar'));
-    window.ecomap = { map, crs: state.crs, counts: {}, selectOutlet, selectMerchant };
+    Object.assign(window.ecomap, { map, crs: state.crs, counts: {}, selectOutlet, selectMerchant });
     await new Promise((resolve) => (map.loaded() ? resolve() : map.once('load', resolve)));
 
     // Merchants come as vector tiles; the list endpoint only tells how many the user has.
@@ -520,6 +524,7 @@
     addLayers(map);
     renderLegend();
     updateCounts();
+    for (const f of ext.started) f(map);
 
     map.on('click', (e) => {
       if (draw.active) { drawClick(e); return; }
@@ -684,7 +689,9 @@
       `<button type="button" id="tab-${k}" role="tab" aria-selected="${tab === k}">${esc(label)}</button>`).join('') + '</div>';
     $('outlet-detail').innerHTML = `<h2>${esc(p.name)}</h2><table>` +
       row(t('bank'), p.competitor_bank || t('our_bank')) + row(t('kind'), lang === 'zh' ? p.kind_zh : KIND_EN[p.kind]) +
-      row(t('address'), p.address) + '</table>' + heading +
+      row(t('address'), p.address) + '</table>' +
+      (p.is_ours && ext.outletActions.length ? `<div class="outlet-actions">${ext.outletActions.map((a) =>
+        `<button type="button" id="${esc(a.id)}">${esc(a.label())}</button>`).join('')}</div>` : '') + heading +
       `<div class="controls"${tab === 'circles' ? ' hidden' : ''}><label>${esc(t('radius'))} <select id="radius">` +
       [300, 500, 1000].map((r) => `<option value="${r}" ${r === state.radius ? 'selected' : ''}>${r} m</option>`).join('') +
       `</select></label><span id="nearby-total"${tab === 'nearby' ? '' : ' hidden'}></span>` +
@@ -701,6 +708,7 @@
       if (showingPriorities()) loadPriorities().catch(showError);
     });
     for (const [k] of tabs) $(`tab-${k}`).addEventListener('click', () => setTab(k));
+    if (p.is_ours) for (const a of ext.outletActions) $(a.id).addEventListener('click', () => a.run(f));
     if (p.is_ours) {
       $('weights-form').addEventListener('submit', (e) => { e.preventDefault(); saveWeights().catch(showError); });
     }
@@ -1076,6 +1084,7 @@
       renderDraw();
     }
     if (view !== 'compare') state.compare = null;
+    if (view !== state.view && ext.views[state.view] && ext.views[state.view].leave) ext.views[state.view].leave(view);
     state.view = view;
     $('panel').classList.toggle('wide', view === 'compare');
   }
@@ -1084,6 +1093,7 @@
     if (state.view === 'outlet') renderOutlet();
     else if (state.view === 'survey') renderSurvey();
     else if (state.view === 'compare') renderCompare();
+    else if (ext.views[state.view]) ext.views[state.view].render();
   }
 
   const pct1 = (x) => `${(100 * (Number(x) || 0)).toFixed(1)}%`;
@@ -1610,6 +1620,32 @@
   });
   $('login').addEventListener('submit', submitLogin);
   $('logout').addEventListener('click', () => logout().catch(showError));
+
+  // --- Extensions: what later scripts (visits.js) build on ------------------------------------
+  // Panel views they add (name -> {render(), leave(next view)}), functions run once the map has
+  // its layers (before body[data-ready]), and buttons in our outlets' panel ({id, label(), run(f)}).
+  const ext = { views: {}, started: [], outletActions: [] };
+  window.ecomap = {
+    send, getJson, api, t, esc, catName, statusName, outletName, mapPadding, phoneLayout, openPanel, closePanel,
+    lang: () => lang,
+    session: () => session,
+    view: () => state.view,
+    selectedOutlet: () => state.outlet,
+    sessionExpired: () => showLogin(t('session_expired')),
+    addStrings(strings) { for (const l of Object.keys(I18N)) Object.assign(I18N[l], strings[l] || {}); },
+    addView(name, view) { ext.views[name] = view; },
+    onStart(fn) { ext.started.push(fn); },
+    addOutletAction(action) { ext.outletActions.push(action); },
+    // Shows view `name` in the panel (the sheet on a phone), in place of whatever it showed.
+    showView(name) {
+      setView(name);
+      state.merchant = null;
+      $('merchant-detail').innerHTML = '';
+      if (window.ecomap.map) window.ecomap.map.getSource('selected').setData(EMPTY());
+      renderView();
+      openPanel();
+    },
+  };
   applyLang();
   boot().catch(showError);
 })();
