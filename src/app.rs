@@ -63,6 +63,10 @@ pub enum AppError {
     CoverageParams(#[from] crate::coverage::ParamsError),
     #[error("visit parameters: {0}")]
     VisitParams(#[from] crate::visits::params::ParamsError),
+    #[error("campaign defaults (data/campaign.toml): {0}")]
+    CampaignDefaults(crate::domain::FieldError),
+    #[error("{0}")]
+    CrossTable(#[from] crate::campaign::cross::CrossError),
 }
 
 /// Who is writing, and what they may write: the audit actor, their scope, the owner given to
@@ -118,6 +122,10 @@ pub struct App {
     pub coverage: crate::coverage::CoverageParams,
     /// Visit-planning parameters (data/visits.toml), parsed once.
     pub visits: crate::visits::params::VisitParams,
+    /// Campaign estimate defaults (`data/campaign.toml`).
+    pub campaign_defaults: crate::campaign::estimate::Defaults,
+    /// Cross-marketing pairs (`data/cross_marketing.toml`).
+    pub cross_table: crate::campaign::cross::CrossTable,
     /// Tile settings (zoom rules, feature limits).
     pub tile_params: crate::tiles::TileParams,
     /// Merchants in Z-order for tiles, for one generation; rebuilt lazily after a change.
@@ -155,6 +163,9 @@ impl App {
             generation: std::sync::atomic::AtomicU64::new(1),
             coverage: crate::coverage::CoverageParams::builtin()?,
             visits: crate::visits::params::VisitParams::builtin()?,
+            campaign_defaults: crate::campaign::estimate::Defaults::builtin()
+                .map_err(AppError::CampaignDefaults)?,
+            cross_table: crate::campaign::cross::CrossTable::builtin()?,
             tile_params: crate::tiles::TileParams::default(),
             merchant_order: RwLock::new(None),
             tile_cache: crate::tiles::cache::TileCache::new(4_096),

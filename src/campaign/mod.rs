@@ -9,6 +9,8 @@ pub mod calendar;
 pub mod cover;
 pub mod cross;
 pub mod estimate;
+pub mod plan;
+pub mod spec;
 
 /// The campaign types the course names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -56,8 +58,6 @@ impl CampaignType {
 
     /// The code or the Chinese name.
     pub fn parse(v: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.code() == v || t.zh() == v)
+        Self::ALL.into_iter().find(|t| t.code() == v || t.zh() == v)
     }
 }

@@ -100,7 +100,7 @@ pub struct Survey {
 
 /// Points of the polygon's outlines (shell and holes): the vertices and points along each
 /// edge at most `spacing_m` apart (linear in lon/lat, which is fine at street scale).
-fn outline_samples(polygon: &ValidPolygon, spacing_m: f64) -> Vec<Location> {
+pub(crate) fn outline_samples(polygon: &ValidPolygon, spacing_m: f64) -> Vec<Location> {
     let rings = polygon.rings();
     let mut edges: Vec<(Location, Location, f64)> = Vec::new();
     for ring in &rings {
@@ -133,7 +133,7 @@ fn outline_samples(polygon: &ValidPolygon, spacing_m: f64) -> Vec<Location> {
 
 /// Slots of the layer's items inside the polygon or within `reach_m` of an outline sample, with
 /// their distance (0 inside), nearest first, ties by id.
-fn in_reach<T: Located>(
+pub(crate) fn in_reach<T: Located>(
     layer: &Layer<T>,
     polygon: &ValidPolygon,
     samples: &[Location],
@@ -157,7 +157,7 @@ fn in_reach<T: Located>(
 }
 
 /// Our outlet nearest to `p`, by straight line: among the 16 nearest outlets, else a scan.
-fn nearest_ours(index: &SpatialIndex, p: Location) -> Option<(u32, f64)> {
+pub(crate) fn nearest_ours(index: &SpatialIndex, p: Location) -> Option<(u32, f64)> {
     let near = index.outlets.nearest(p, 16, None);
     if let Some(h) = near.iter().find(|h| index.outlets.item(h.slot).is_ours()) {
         return Some((h.slot, h.distance_m));

@@ -27,6 +27,12 @@ pub enum ApiError {
     BadCredentials,
     #[error("{0}")]
     Forbidden(String),
+    /// The thing changed since the caller read it (an edit based on an old version).
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        current: Option<i64>,
+    },
     #[error("too many failed logins; try again in {retry_after_s} s")]
     TooManyRequests { retry_after_s: u64 },
     #[error("internal error")]
@@ -54,6 +60,7 @@ impl ApiError {
             Self::Unauthenticated => "unauthenticated",
             Self::BadCredentials => "bad_credentials",
             Self::Forbidden(_) => "forbidden",
+            Self::Conflict { .. } => "conflict",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal(_) => "internal",
         }
@@ -89,6 +96,7 @@ impl ResponseError for ApiError {
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -108,6 +116,7 @@ impl ResponseError for ApiError {
         let mut body = json!({ "code": self.code(), "message": self.to_string() });
         match self {
             Self::BadParameter { param, .. } => body["param"] = json!(param),
+            Self::Conflict { current, .. } => body["current_version"] = json!(current),
             Self::ImportRejected { errors, truncated } => {
                 body["errors"] = json!(errors);
                 body["truncated"] = json!(truncated);

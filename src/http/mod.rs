@@ -2,6 +2,8 @@
 //! read the index and shape GeoJSON; errors go through `error::ApiError`.
 
 mod auth;
+mod campaign_views;
+mod campaigns;
 mod coverage;
 mod error;
 mod exports;
@@ -105,6 +107,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
                 .route("/outlets/{id}/circles", web::get().to(coverage::circles))
                 .route("/outlets/{id}/plan", web::get().to(plans::outlet_plan))
                 .route("/outlets/{id}/plan/week", web::get().to(plans::outlet_week))
+                .route("/campaigns", web::get().to(campaigns::list))
+                .route("/campaigns", web::post().to(campaigns::create))
+                .route("/campaigns/preview", web::post().to(campaigns::preview))
+                .route("/campaigns/{id}", web::get().to(campaigns::get))
+                .route("/campaigns/{id}", web::put().to(campaigns::update))
+                .route("/campaigns/{id}", web::delete().to(campaigns::delete))
+                .route("/campaigns/{id}/history", web::get().to(campaigns::history))
+                .route("/campaigns/{id}/plan", web::get().to(campaigns::plan))
                 .route("/coverage/grid", web::get().to(coverage::grid))
                 .route(
                     "/coverage/outlets",

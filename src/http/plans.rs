@@ -241,8 +241,12 @@ pub async fn outlet_plan(
     inp.request
         .validate()
         .map_err(|e| ApiError::bad(&e.field, e.reason))?;
-    let planned = plan(&inp.request, &solver_walking(&app), &SolverOptions::default())
-        .map_err(|e| ApiError::bad(&e.field, e.reason))?;
+    let planned = plan(
+        &inp.request,
+        &solver_walking(&app),
+        &SolverOptions::default(),
+    )
+    .map_err(|e| ApiError::bad(&e.field, e.reason))?;
     let ctx = Ctx {
         index: &index,
         inp: &inp,
@@ -309,8 +313,13 @@ pub async fn outlet_week(
         days: days.clone(),
     };
     let ours = |s: u32| inp.ours.contains(&s);
-    let planned = plan_week(&week, &ours, &solver_walking(&app), &SolverOptions::default())
-        .map_err(|e| ApiError::bad(&e.field, e.reason))?;
+    let planned = plan_week(
+        &week,
+        &ours,
+        &solver_walking(&app),
+        &SolverOptions::default(),
+    )
+    .map_err(|e| ApiError::bad(&e.field, e.reason))?;
     let ctx = Ctx {
         index: &index,
         inp: &inp,
@@ -692,7 +701,8 @@ impl Ctx<'_> {
     }
 }
 
-const PRINT_CSS: &str = "body{font-family:\"Noto Sans CJK SC\",\"PingFang SC\",\"Microsoft YaHei\",\
+const PRINT_CSS: &str =
+    "body{font-family:\"Noto Sans CJK SC\",\"PingFang SC\",\"Microsoft YaHei\",\
 sans-serif;margin:16px;color:#222}h1{font-size:20px}h2{font-size:16px;margin:18px 0 4px}\
 .meta{color:#555;font-size:12px}table{border-collapse:collapse;width:100%;font-size:12px}\
 th,td{border:1px solid #999;padding:4px;vertical-align:top;text-align:left}\
@@ -701,7 +711,7 @@ font-size:11px}.back td{color:#555}section.route{break-inside:avoid}\
 @media print{body{margin:0}a{display:none}}";
 
 /// Escapes text for HTML content and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -7,6 +7,7 @@
 //! that concurrent writers wait (busy timeout) instead of failing with SQLITE_BUSY on upgrade.
 
 pub mod accounts;
+pub mod campaigns;
 mod rows;
 pub mod visits;
 pub mod weights;

@@ -146,7 +146,12 @@ mod tests {
                 mark(1, Some("2026-12-01"), None, Some("2026-11-24")), // due today
                 mark(2, Some("2026-11-20"), None, Some("2026-11-13")), // overdue
                 mark(3, Some("2026-12-08"), None, Some("2026-11-30")), // later
-                mark(4, Some("2026-12-01"), Some(Flag::Closed), Some("2026-11-24")),
+                mark(
+                    4,
+                    Some("2026-12-01"),
+                    Some(Flag::Closed),
+                    Some("2026-11-24"),
+                ),
                 mark(5, None, Some(Flag::NotFound), Some("2026-11-24")),
                 mark(6, None, None, Some("2026-12-01")), // visited today
                 mark(7, Some("2026-12-01"), None, Some("2026-12-01")), // done today

@@ -459,12 +459,25 @@ async fn every_path_in_the_openapi_spec_answers(db: &TestDb) {
         let merchant = app.index().merchants.items()[0].id.clone();
         let community = app.index().communities.items()[0].id.clone();
         let area = app.index().areas[0].id.clone();
+        let req = test::TestRequest::post()
+            .insert_header(auth.clone())
+            .uri("/api/campaigns")
+            .set_json(
+                serde_json::json!({"name": "spec check", "start": "2026-01-01",
+                "end": "2026-06-30", "types": ["habit"],
+                "target": {"kind": "area", "area_id": area}}),
+            )
+            .to_request();
+        let (s, created) = body_json(test::call_service(&svc, req).await).await;
+        assert_eq!(s, 201, "{created}");
+        let campaign = created["id"].as_str().unwrap().to_string();
         for (path, ops) in spec["paths"].as_object().unwrap() {
             let uri = path
                 .replace("/outlets/{id}", &format!("/outlets/{outlet}"))
                 .replace("/merchants/{id}", &format!("/merchants/{merchant}"))
                 .replace("/communities/{id}", &format!("/communities/{community}"))
                 .replace("/areas/{id}", &format!("/areas/{area}"))
+                .replace("/campaigns/{id}", &format!("/campaigns/{campaign}"))
                 .replace("{kind}", "areas")
                 .replace("{layer}", "merchants")
                 .replace("{z}/{x}/{y}", "14/12914/6782")

@@ -7,6 +7,7 @@ mod support;
 
 mod accounts;
 mod api;
+mod campaigns;
 mod cli;
 mod coverage;
 mod plans;

@@ -160,7 +160,11 @@ async fn follow_ups_and_flags_shape_day_and_week_plans(db: &TestDb) {
             .map(|l| l["reason"].as_str().unwrap().to_string())
     };
     let (s, before) = body_json(
-        test::call_service(&svc, get(format!("/api/outlets/OUT01/plan?date={tomorrow}"))).await,
+        test::call_service(
+            &svc,
+            get(format!("/api/outlets/OUT01/plan?date={tomorrow}")),
+        )
+        .await,
     )
     .await;
     assert_eq!(s, 200, "{before}");
@@ -211,7 +215,11 @@ async fn follow_ups_and_flags_shape_day_and_week_plans(db: &TestDb) {
         record(&low, "interested", Some(tomorrow)),
         record(&signed, "visited", Some(tomorrow)),
         record(&planned[0], "closed", None),
-        record(&planned[1], "interested", Some(today + chrono::Duration::days(40))),
+        record(
+            &planned[1],
+            "interested",
+            Some(today + chrono::Duration::days(40)),
+        ),
         record(&planned[2], "visited", None),
     ] {
         let (s, b) = body_json(test::call_service(&svc, req).await).await;
@@ -221,7 +229,11 @@ async fn follow_ups_and_flags_shape_day_and_week_plans(db: &TestDb) {
     // Tomorrow: the two follow-ups are must-visits; the closed one and the later follow-up
     // are left out with their reasons. Today: the merchant visited today is left out.
     let (s, after) = body_json(
-        test::call_service(&svc, get(format!("/api/outlets/OUT01/plan?date={tomorrow}"))).await,
+        test::call_service(
+            &svc,
+            get(format!("/api/outlets/OUT01/plan?date={tomorrow}")),
+        )
+        .await,
     )
     .await;
     assert_eq!(s, 200, "{after}");
@@ -252,15 +264,16 @@ async fn follow_ups_and_flags_shape_day_and_week_plans(db: &TestDb) {
     // A week from tomorrow: the follow-up comes back on its day and not before; nothing twice.
     let days = ecomap::visits::plan::workdays(tomorrow, 5);
     let third = days[2];
-    let (s, b) = body_json(
-        test::call_service(&svc, record(&planned[3], "interested", Some(third))).await,
-    )
-    .await;
+    let (s, b) =
+        body_json(test::call_service(&svc, record(&planned[3], "interested", Some(third))).await)
+            .await;
     assert_eq!(s, 201, "{b}");
     let (s, week) = body_json(
         test::call_service(
             &svc,
-            get(format!("/api/outlets/OUT01/plan/week?from={tomorrow}&days=5")),
+            get(format!(
+                "/api/outlets/OUT01/plan/week?from={tomorrow}&days=5"
+            )),
         )
         .await,
     )
@@ -274,7 +287,12 @@ async fn follow_ups_and_flags_shape_day_and_week_plans(db: &TestDb) {
         for id in stop_ids(day) {
             assert!(seen.insert(id.clone()), "{id} planned twice in the week");
             assert_eq!(
-                app.index().merchants.get(&id).unwrap().owner_org_id.as_deref(),
+                app.index()
+                    .merchants
+                    .get(&id)
+                    .unwrap()
+                    .owner_org_id
+                    .as_deref(),
                 Some("OUT01")
             );
             if id == planned[3] {
@@ -283,24 +301,33 @@ async fn follow_ups_and_flags_shape_day_and_week_plans(db: &TestDb) {
         }
     }
     assert!(seen.contains(&planned[3]) && seen.contains(&low));
-    assert_eq!(
-        left(&week, &planned[1]).as_deref(),
-        Some("follow_up_later")
-    );
+    assert_eq!(left(&week, &planned[1]).as_deref(), Some("follow_up_later"));
 
     // The printable page: the day's stops in order, names escaped, its own strict CSP.
     let (_, again) = body_json(
-        test::call_service(&svc, get(format!("/api/outlets/OUT01/plan?date={tomorrow}"))).await,
+        test::call_service(
+            &svc,
+            get(format!("/api/outlets/OUT01/plan?date={tomorrow}")),
+        )
+        .await,
     )
     .await;
     let ids = stop_ids(&again);
     let resp = test::call_service(
         &svc,
-        get(format!("/api/outlets/OUT01/plan?date={tomorrow}&format=html")),
+        get(format!(
+            "/api/outlets/OUT01/plan?date={tomorrow}&format=html"
+        )),
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let csp = resp.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    let csp = resp
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(csp.contains("default-src 'none'"), "{csp}");
     let html = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
     let rows: Vec<&str> = html
@@ -313,7 +340,9 @@ async fn follow_ups_and_flags_shape_day_and_week_plans(db: &TestDb) {
     // And CSV of the week: one row per stop of every day.
     let resp = test::call_service(
         &svc,
-        get(format!("/api/outlets/OUT01/plan/week?from={tomorrow}&format=csv")),
+        get(format!(
+            "/api/outlets/OUT01/plan/week?from={tomorrow}&format=csv"
+        )),
     )
     .await;
     let body = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
