@@ -542,6 +542,7 @@ async fn every_data_endpoint_needs_a_live_credential(db: &TestDb) {
                 "post" => test::TestRequest::post(),
                 "patch" => test::TestRequest::patch(),
                 "put" => test::TestRequest::put(),
+                "delete" => test::TestRequest::delete(),
                 m => panic!("{m}"),
             };
             let (status, body) =
