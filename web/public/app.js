@@ -17,8 +17,9 @@
 // HttpOnly cookie; the CSRF token it comes with is kept in memory and sent as X-CSRF-Token on
 // every request that is not a GET.
 //
-// Field visits (规划拜访: an afternoon's route and one-tap outcomes) live in visits.js, loaded
-// after this file; it builds on the helpers and hooks this file leaves on window.ecomap.
+// Field visits (规划拜访: an afternoon's route and one-tap outcomes) live in visits.js and the
+// campaign builder (活动策划) in campaigns.js, loaded after this file; they build on the helpers
+// and hooks this file leaves on window.ecomap (ecomap.draw hands a drawn polygon to them).
 (function () {
   'use strict';
 
@@ -533,6 +534,10 @@
       if (!hits.length) return;
       // The grid lies over the communities and areas, but they come first when clicked.
       const f = hits.find((h) => h.layer.id !== 'coverage') || hits[0];
+      // A view added by a later script may take the click (campaigns.js: an area becomes the
+      // campaign's target) by returning true.
+      const v = ext.views[state.view];
+      if (v && v.click && v.click(f, e)) return;
       if (f.layer.id.startsWith('outlets')) selectOutlet(f.properties.id);
       else if (f.layer.id === 'merchants') selectMerchant(f.properties.id, { fly: false });
       else if (f.layer.id === 'merchant-clusters') zoomToCluster(f);
@@ -1274,19 +1279,23 @@
 
   // --- Drawing an area and surveying it (POST /api/survey) --------------------------------------
 
-  const draw = { active: false, points: [], cursor: null };
+  // onFinish / onCancel: set when a feature module (campaigns.js, through ecomap.draw) asked for
+  // the polygon; the survey runs otherwise.
+  const draw = { active: false, points: [], cursor: null, onFinish: null, onCancel: null };
 
-  function startDrawing() {
+  function startDrawing(onFinish, onCancel) {
     const map = window.ecomap.map;
     if (draw.active) { cancelDrawing(); return; }
     draw.active = true;
     draw.points = [];
     draw.cursor = null;
+    draw.onFinish = typeof onFinish === 'function' ? onFinish : null;
+    draw.onCancel = typeof onCancel === 'function' ? onCancel : null;
     map.doubleClickZoom.disable();
     map.getCanvas().style.cursor = 'crosshair';
     document.body.classList.add('drawing');
     $('draw-bar').hidden = false;
-    $('draw-area').setAttribute('aria-pressed', 'true');
+    $('draw-area').setAttribute('aria-pressed', String(!draw.onFinish));
     renderDraw();
   }
 
@@ -1303,9 +1312,13 @@
 
   function cancelDrawing() {
     if (!draw.active) return;
+    const onCancel = draw.onCancel;
     stopDrawing();
     draw.points = [];
+    draw.onFinish = null;
+    draw.onCancel = null;
     renderDraw();
+    if (onCancel) onCancel();
   }
 
   function drawClick(e) {
@@ -1353,8 +1366,16 @@
   async function finishDrawing() {
     if (!draw.active || draw.points.length < 3) return;
     const ring = draw.points.concat([draw.points[0]]);
+    const onFinish = draw.onFinish;
     stopDrawing();
     draw.points = [];
+    draw.onFinish = null;
+    draw.onCancel = null;
+    if (onFinish) {
+      renderDraw();
+      onFinish(ring);
+      return;
+    }
     await runSurvey(ring);
   }
 
@@ -1622,7 +1643,8 @@
   $('logout').addEventListener('click', () => logout().catch(showError));
 
   // --- Extensions: what later scripts (visits.js) build on ------------------------------------
-  // Panel views they add (name -> {render(), leave(next view)}), functions run once the map has
+  // Panel views they add (name -> {render(), leave(next view), click(feature, event) -> true when
+  // it took a click on the map's outlets, merchants, communities or areas}), functions run once the map has
   // its layers (before body[data-ready]), and buttons in our outlets' panel ({id, label(), run(f)}).
   const ext = { views: {}, started: [], outletActions: [] };
   window.ecomap = {
@@ -1636,6 +1658,15 @@
     addView(name, view) { ext.views[name] = view; },
     onStart(fn) { ext.started.push(fn); },
     addOutletAction(action) { ext.outletActions.push(action); },
+    // Runs the drawing tool (#draw-bar: clicks, undo, finish, Esc) and hands the closed ring of
+    // [lon, lat] in the page's crs to onFinish(ring) instead of surveying it; onCancel() when the
+    // drawing is cancelled (also when another drawing replaces it). cancelDraw() ends it.
+    draw(onFinish, onCancel) {
+      if (draw.active) cancelDrawing();
+      startDrawing(onFinish, onCancel);
+    },
+    cancelDraw: () => cancelDrawing(),
+    drawing: () => draw.active,
     // Shows view `name` in the panel (the sheet on a phone), in place of whatever it showed.
     showView(name) {
       setView(name);
