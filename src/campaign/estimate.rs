@@ -256,8 +256,10 @@ pub struct Figure {
     pub en: &'static str,
     pub value: f64,
     pub unit: &'static str,
-    /// The formula with the values filled in, e.g. `12,000 × 8% = 960`.
+    /// The formula with the values filled in, e.g. `户数 12,000 × 参与率 8% = 960`.
     pub how: String,
+    /// The same in English.
+    pub how_en: String,
 }
 
 /// One case's estimate.
@@ -324,7 +326,7 @@ pub fn estimate(
     budget: &Budget,
 ) -> Estimate {
     let mut figures = Vec::new();
-    let mut fig = |key, zh, en, value: f64, unit, how: String| {
+    let mut fig = |key, zh, en, value: f64, unit, (how, how_en): (String, String)| {
         figures.push(Figure {
             key,
             zh,
@@ -332,6 +334,7 @@ pub fn estimate(
             value,
             unit,
             how,
+            how_en,
         });
         value
     };
@@ -341,11 +344,19 @@ pub fn estimate(
         "Reachable residents",
         (pop.residents - pop.existing_users).max(0.0),
         "人",
-        format!(
-            "居民 {} − 已是用户 {} = {}",
-            n0(pop.residents),
-            n0(pop.existing_users),
-            n0((pop.residents - pop.existing_users).max(0.0))
+        (
+            format!(
+                "居民 {} − 已是用户 {} = {}",
+                n0(pop.residents),
+                n0(pop.existing_users),
+                n0((pop.residents - pop.existing_users).max(0.0))
+            ),
+            format!(
+                "residents {} − already users {} = {}",
+                n0(pop.residents),
+                n0(pop.existing_users),
+                n0((pop.residents - pop.existing_users).max(0.0))
+            ),
         ),
     );
     let participation = (a.participation * factors.participation).clamp(0.0, 1.0);
@@ -355,16 +366,29 @@ pub fn estimate(
         "Direct joiners",
         (pop.households * participation).min(reachable),
         "人",
-        format!(
-            "户数 {} × 参与率 {} = {}{}",
-            n0(pop.households),
-            pct(participation),
-            n0(pop.households * participation),
-            if pop.households * participation > reachable {
-                format!("，以可触达居民 {} 为上限", n0(reachable))
-            } else {
-                String::new()
-            }
+        (
+            format!(
+                "户数 {} × 参与率 {} = {}{}",
+                n0(pop.households),
+                pct(participation),
+                n0(pop.households * participation),
+                if pop.households * participation > reachable {
+                    format!("，以可触达居民 {} 为上限", n0(reachable))
+                } else {
+                    String::new()
+                }
+            ),
+            format!(
+                "households {} × participation {} = {}{}",
+                n0(pop.households),
+                pct(participation),
+                n0(pop.households * participation),
+                if pop.households * participation > reachable {
+                    format!(", capped at the reachable residents {}", n0(reachable))
+                } else {
+                    String::new()
+                }
+            ),
         ),
     );
     let k = a.k() * factors.k;
@@ -374,16 +398,29 @@ pub fn estimate(
         "K-factor",
         k,
         "",
-        format!(
-            "人均邀请 {} × 转化率 {}{} = {}",
-            num(a.invites_per_user),
-            pct(a.conversion),
-            if factors.k == 1.0 {
-                String::new()
-            } else {
-                format!(" × 情景系数 {}", num(factors.k))
-            },
-            num(k)
+        (
+            format!(
+                "人均邀请 {} × 转化率 {}{} = {}",
+                num(a.invites_per_user),
+                pct(a.conversion),
+                if factors.k == 1.0 {
+                    String::new()
+                } else {
+                    format!(" × 情景系数 {}", num(factors.k))
+                },
+                num(k)
+            ),
+            format!(
+                "invites per user {} × conversion {}{} = {}",
+                num(a.invites_per_user),
+                pct(a.conversion),
+                if factors.k == 1.0 {
+                    String::new()
+                } else {
+                    format!(" × case factor {}", num(factors.k))
+                },
+                num(k)
+            ),
         ),
     );
     // The referral drive: room left after the direct joiners.
@@ -420,20 +457,37 @@ pub fn estimate(
         "Referral users (seeds included)",
         cumulative,
         "人",
-        format!(
-            "种子 {} 人，每代 ×K={}，{} 代合计 {}{}{}",
-            n0(pop.seeds),
-            num(k),
-            gens.len().saturating_sub(1),
-            n0(cumulative),
-            closed_form
-                .map(|c| format!("（K<1 时极限 U₀/(1−K) = {}）", n0(c)))
-                .unwrap_or_else(|| "（K≥1：只受可触达人数限制）".into()),
-            if capped {
-                format!("，受可触达居民剩余 {} 限制", n0(room))
-            } else {
-                String::new()
-            }
+        (
+            format!(
+                "种子 {} 人，每代 ×K={}，{} 代合计 {}{}{}",
+                n0(pop.seeds),
+                num(k),
+                gens.len().saturating_sub(1),
+                n0(cumulative),
+                closed_form
+                    .map(|c| format!("（K<1 时极限 U₀/(1−K) = {}）", n0(c)))
+                    .unwrap_or_else(|| "（K≥1：只受可触达人数限制）".into()),
+                if capped {
+                    format!("，受可触达居民剩余 {} 限制", n0(room))
+                } else {
+                    String::new()
+                }
+            ),
+            format!(
+                "{} seeds, ×K={} a generation, {} generations: {}{}{}",
+                n0(pop.seeds),
+                num(k),
+                gens.len().saturating_sub(1),
+                n0(cumulative),
+                closed_form
+                    .map(|c| format!(" (limit for K<1: U₀/(1−K) = {})", n0(c)))
+                    .unwrap_or_else(|| " (K≥1: only the reachable residents stop it)".into()),
+                if capped {
+                    format!(", stopped by the {} reachable residents left", n0(room))
+                } else {
+                    String::new()
+                }
+            ),
         ),
     );
     let new_users = fig(
@@ -442,11 +496,19 @@ pub fn estimate(
         "New users",
         (direct + referral).min(reachable),
         "人",
-        format!(
-            "自然参与 {} + 裂变 {} = {}",
-            n0(direct),
-            n0(referral),
-            n0((direct + referral).min(reachable))
+        (
+            format!(
+                "自然参与 {} + 裂变 {} = {}",
+                n0(direct),
+                n0(referral),
+                n0((direct + referral).min(reachable))
+            ),
+            format!(
+                "direct {} + referral {} = {}",
+                n0(direct),
+                n0(referral),
+                n0((direct + referral).min(reachable))
+            ),
         ),
     );
     let per_month = a.transactions_per_user_month * factors.activity;
@@ -457,12 +519,21 @@ pub fn estimate(
         "Transactions",
         new_users * per_month * months,
         "笔",
-        format!(
-            "新增用户 {} × 月均 {} 笔 × {} 个月 = {}",
-            n0(new_users),
-            num(per_month),
-            budget.months,
-            n0(new_users * per_month * months)
+        (
+            format!(
+                "新增用户 {} × 月均 {} 笔 × {} 个月 = {}",
+                n0(new_users),
+                num(per_month),
+                budget.months,
+                n0(new_users * per_month * months)
+            ),
+            format!(
+                "new users {} × {} a month × {} months = {}",
+                n0(new_users),
+                num(per_month),
+                budget.months,
+                n0(new_users * per_month * months)
+            ),
         ),
     );
     let gmv = fig(
@@ -471,11 +542,19 @@ pub fn estimate(
         "Transaction value",
         transactions * a.avg_ticket_cny,
         "元",
-        format!(
-            "{} 笔 × 客单价 {} 元 = {} 元",
-            n0(transactions),
-            num(a.avg_ticket_cny),
-            n0(transactions * a.avg_ticket_cny)
+        (
+            format!(
+                "{} 笔 × 客单价 {} 元 = {} 元",
+                n0(transactions),
+                num(a.avg_ticket_cny),
+                n0(transactions * a.avg_ticket_cny)
+            ),
+            format!(
+                "{} transactions × ticket {} CNY = {} CNY",
+                n0(transactions),
+                num(a.avg_ticket_cny),
+                n0(transactions * a.avg_ticket_cny)
+            ),
         ),
     );
     let per_txn = transactions * a.subsidy_per_txn_cny;
@@ -498,19 +577,35 @@ pub fn estimate(
         "Subsidy cost",
         subsidy,
         "元",
-        format!(
-            "min(笔数 {} × 每笔 {} 元 = {}, 用户 {} × 每人上限 {} 元 = {}{}) = {} 元",
-            n0(transactions),
-            num(a.subsidy_per_txn_cny),
-            n0(per_txn),
-            n0(new_users),
-            num(a.subsidy_cap_per_user_cny),
-            n0(per_user),
-            budget
-                .subsidy_budget_cny
-                .map(|b| format!(", 预算 {}", n0(b)))
-                .unwrap_or_default(),
-            n0(subsidy)
+        (
+            format!(
+                "min(笔数 {} × 每笔 {} 元 = {}, 用户 {} × 每人上限 {} 元 = {}{}) = {} 元",
+                n0(transactions),
+                num(a.subsidy_per_txn_cny),
+                n0(per_txn),
+                n0(new_users),
+                num(a.subsidy_cap_per_user_cny),
+                n0(per_user),
+                budget
+                    .subsidy_budget_cny
+                    .map(|b| format!(", 预算 {}", n0(b)))
+                    .unwrap_or_default(),
+                n0(subsidy)
+            ),
+            format!(
+                "min(transactions {} × {} CNY = {}, users {} × cap {} CNY = {}{}) = {} CNY",
+                n0(transactions),
+                num(a.subsidy_per_txn_cny),
+                n0(per_txn),
+                n0(new_users),
+                num(a.subsidy_cap_per_user_cny),
+                n0(per_user),
+                budget
+                    .subsidy_budget_cny
+                    .map(|b| format!(", budget {}", n0(b)))
+                    .unwrap_or_default(),
+                n0(subsidy)
+            ),
         ),
     );
     let cost = fig(
@@ -519,11 +614,19 @@ pub fn estimate(
         "Total cost",
         subsidy + a.fixed_cost_cny,
         "元",
-        format!(
-            "补贴 {} + 固定成本 {} = {} 元",
-            n0(subsidy),
-            n0(a.fixed_cost_cny),
-            n0(subsidy + a.fixed_cost_cny)
+        (
+            format!(
+                "补贴 {} + 固定成本 {} = {} 元",
+                n0(subsidy),
+                n0(a.fixed_cost_cny),
+                n0(subsidy + a.fixed_cost_cny)
+            ),
+            format!(
+                "subsidy {} + fixed cost {} = {} CNY",
+                n0(subsidy),
+                n0(a.fixed_cost_cny),
+                n0(subsidy + a.fixed_cost_cny)
+            ),
         ),
     );
     let user_value = new_users * a.value_per_user_year_cny * months / 12.0;
@@ -534,14 +637,25 @@ pub fn estimate(
         "Value to the bank",
         user_value + fee_value,
         "元",
-        format!(
-            "用户 {} × 年价值 {} 元 × {}/12 + 交易额 {} × 费率 {} = {} 元",
-            n0(new_users),
-            num(a.value_per_user_year_cny),
-            budget.months,
-            n0(gmv),
-            pct(a.fee_rate),
-            n0(user_value + fee_value)
+        (
+            format!(
+                "用户 {} × 年价值 {} 元 × {}/12 + 交易额 {} × 费率 {} = {} 元",
+                n0(new_users),
+                num(a.value_per_user_year_cny),
+                budget.months,
+                n0(gmv),
+                pct(a.fee_rate),
+                n0(user_value + fee_value)
+            ),
+            format!(
+                "users {} × {} CNY a year × {}/12 + transaction value {} × fee rate {} = {} CNY",
+                n0(new_users),
+                num(a.value_per_user_year_cny),
+                budget.months,
+                n0(gmv),
+                pct(a.fee_rate),
+                n0(user_value + fee_value)
+            ),
         ),
     );
     let roi = (cost > 0.0).then(|| (value - cost) / cost);
@@ -552,12 +666,21 @@ pub fn estimate(
             "ROI",
             r,
             "",
-            format!(
-                "(收益 {} − 成本 {}) / 成本 {} = {}",
-                n0(value),
-                n0(cost),
-                n0(cost),
-                pct(r)
+            (
+                format!(
+                    "(收益 {} − 成本 {}) / 成本 {} = {}",
+                    n0(value),
+                    n0(cost),
+                    n0(cost),
+                    pct(r)
+                ),
+                format!(
+                    "(value {} − cost {}) / cost {} = {}",
+                    n0(value),
+                    n0(cost),
+                    n0(cost),
+                    pct(r)
+                ),
             ),
         );
     }
@@ -715,6 +838,19 @@ mod tests {
         // Every figure says how it was computed, with its own value in the text.
         for f in &tight.figures {
             assert!(!f.how.is_empty(), "{}", f.key);
+            // The English working has the same numbers and no Chinese.
+            assert!(
+                !f.how_en.is_empty()
+                    && !f
+                        .how_en
+                        .chars()
+                        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{}: {}",
+                f.key,
+                f.how_en
+            );
+            let digits = |t: &str| t.chars().filter(|c| c.is_ascii_digit()).collect::<String>();
+            assert_eq!(digits(&f.how), digits(&f.how_en), "{}", f.key);
         }
         let subsidy = tight.figures.iter().find(|f| f.key == "subsidy").unwrap();
         assert!(subsidy.how.contains("预算 1,000"), "{}", subsidy.how);

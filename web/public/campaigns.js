@@ -1138,7 +1138,7 @@
         return `<td data-case="${k}" data-value="${g ? g.value : ''}">${g ? esc(figureText(g)) : ''}</td>`;
       }).join('');
       return `<tr data-key="${esc(f.key)}"><th>${esc(zh() ? f.zh : f.en)}${unit(f)}</th>${cells}</tr>` +
-        `<tr class="how" data-how="${esc(f.key)}"><td colspan="4">${esc(f.how)}</td></tr>`;
+        `<tr class="how" data-how="${esc(f.key)}"><td colspan="4">${esc(zh() ? f.how : (f.how_en || f.how))}</td></tr>`;
     }).join('');
     const maxNew = Math.max(1, ...base.generations.map((g) => g.new_users));
     return `<p class="meta" id="campaign-population">${esc(t('population_line', { r: int(base.reachable), s: int(p.population.seeds), m: p.budget.months, b: budget }))}</p>` +
