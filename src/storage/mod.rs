@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod campaigns;
+pub mod network;
 mod rows;
 pub mod visits;
 pub mod weights;

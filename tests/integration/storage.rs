@@ -149,3 +149,31 @@ async fn concurrent_sqlite_writers_wait_instead_of_failing() {
     assert_eq!(a.load().await.unwrap().merchants.len(), ds.merchants.len());
     db.cleanup().await;
 }
+
+/// A street network is stored as one blob and comes back byte for byte (every byte value, and
+/// a size like a city's); the newest one is the one in use; a rolled-back import leaves none.
+async fn street_networks_round_trip_as_blobs(db: &TestDb) {
+    let store = db.store().await;
+    assert!(store.network().await.unwrap().is_none());
+    let mut big: Vec<u8> = (0..=255u8).collect();
+    big.extend((0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    let report = serde_json::json!({"vertices": 12, "edges": 34});
+    let mut tx = store.begin_write().await.unwrap();
+    ecomap::storage::network::save_network(&mut tx, "rolled back", &report, b"x", "t")
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert!(store.network().await.unwrap().is_none());
+    for (source, data) in [("first.osm.pbf", &b"old"[..]), ("second.osm.pbf", &big[..])] {
+        let mut tx = store.begin_write().await.unwrap();
+        ecomap::storage::network::save_network(&mut tx, source, &report, data, "tester")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let n = store.network().await.unwrap().unwrap();
+    assert_eq!(n.source, "second.osm.pbf");
+    assert_eq!(n.report, report);
+    assert!(n.data == big, "the blob comes back byte for byte");
+}
+both_backends!(street_networks_round_trip_as_blobs);
