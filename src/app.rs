@@ -67,6 +67,8 @@ pub enum AppError {
     CampaignDefaults(crate::domain::FieldError),
     #[error("{0}")]
     CrossTable(#[from] crate::campaign::cross::CrossError),
+    #[error("street network: {0}")]
+    Network(#[from] crate::network::NetworkError),
 }
 
 /// Who is writing, and what they may write: the audit actor, their scope, the owner given to
@@ -126,6 +128,10 @@ pub struct App {
     pub campaign_defaults: crate::campaign::estimate::Defaults,
     /// Cross-marketing pairs (`data/cross_marketing.toml`).
     pub cross_table: crate::campaign::cross::CrossTable,
+    /// The walking network, when one was imported (`ecomap import osm`); see [`App::walking`].
+    network: RwLock<Option<Arc<crate::network::StreetNetwork>>>,
+    pub network_params: crate::network::NetworkParams,
+    pub walk_rules: crate::network::WalkRules,
     /// Tile settings (zoom rules, feature limits).
     pub tile_params: crate::tiles::TileParams,
     /// Merchants in Z-order for tiles, for one generation; rebuilt lazily after a change.
@@ -144,6 +150,18 @@ impl App {
         limits: Limits,
     ) -> Result<Arc<Self>, AppError> {
         let ds = store.load().await?;
+        // A stored network that no longer loads (damaged, or from an incompatible version) is
+        // reported and left out: distances fall back to straight lines until the next import.
+        let network = match store.network().await? {
+            None => None,
+            Some(n) => match crate::network::StreetNetwork::from_bytes(&n.data) {
+                Ok(net) => Some(Arc::new(net)),
+                Err(e) => {
+                    tracing::error!(error = %e, source = %n.source, "the stored street network does not load; using straight lines");
+                    None
+                }
+            },
+        };
         let ranking = crate::ranking::Ranking::new(
             crate::scoring::params::ScoringParams::builtin()?,
             store.all_weights().await?,
@@ -166,6 +184,9 @@ impl App {
             campaign_defaults: crate::campaign::estimate::Defaults::builtin()
                 .map_err(AppError::CampaignDefaults)?,
             cross_table: crate::campaign::cross::CrossTable::builtin()?,
+            network: RwLock::new(network),
+            network_params: crate::network::NetworkParams::builtin()?,
+            walk_rules: crate::network::WalkRules::builtin()?,
             tile_params: crate::tiles::TileParams::default(),
             merchant_order: RwLock::new(None),
             tile_cache: crate::tiles::cache::TileCache::new(4_096),
@@ -469,5 +490,203 @@ impl App {
             Parsed::Communities(v) => index.communities.upsert_many(v),
             Parsed::Areas(v) => v.into_iter().for_each(|a| index.upsert_area(a)),
         }
+    }
+
+    /// Imports an OpenStreetMap extract (`.osm.pbf`, see `ingest::osm`): its merchants,
+    /// communities and outlets in one transaction, all or nothing, then the index. Rows that
+    /// exist keep what the bank knows about them (owner, figures, pipeline); rows owned outside
+    /// the importer's scope are left as they are and counted. Outlets need an administrator.
+    /// Walking distances: on the street network when one is loaded, else straight line ×
+    /// the scoring's detour factor; `model()` says which.
+    pub fn walking(&self) -> crate::network::Walking {
+        let net = self
+            .network
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        crate::network::Walking::new(net, self.network_params, self.ranking.params.detour_factor)
+    }
+
+    pub async fn import_osm(
+        &self,
+        source: Option<&str>,
+        bytes: &[u8],
+        opts: &ingest::osm::OsmOptions,
+        access: &Access,
+        progress: &mut dyn FnMut(ingest::osm::OsmProgress),
+    ) -> Result<ingest::osm::OsmReport, AppError> {
+        use ingest::osm::{self, OsmProgress, OsmStage};
+        if opts.kinds.outlets && !access.may_change_org {
+            return Err(AppError::Forbidden(
+                "only administrators import outlets (they are part of the organisation tree): \
+                 import merchants and communities only"
+                    .into(),
+            ));
+        }
+        let started = std::time::Instant::now();
+        let osm::OsmParsed {
+            mut merchants,
+            mut communities,
+            mut outlets,
+            mut report,
+        } = osm::read(bytes, opts, &self.categories, progress).map_err(ImportError::from)?;
+        report.source = source.map(str::to_string);
+        // The walking network of the same file (read once the file is known to be whole): shared
+        // infrastructure, so it is stored by
+        // administrators' imports only (a branch user's import leaves the network as it is).
+        let network = if access.may_change_org {
+            let (net, built) = crate::network::StreetNetwork::from_pbf_bytes(
+                bytes,
+                &self.walk_rules,
+                crate::network::Compress::Chains,
+            )
+            .map_err(|e| {
+                AppError::Invalid(crate::domain::FieldError::new("file", e.to_string()))
+            })?;
+            let built = serde_json::to_value(&built).unwrap_or(serde_json::Value::Null);
+            (!net.is_empty()).then_some((net, built))
+        } else {
+            None
+        };
+        let _w = self.writer.lock().await;
+        let access = Access {
+            default_owner: opts.owner.clone().or_else(|| access.default_owner.clone()),
+            ..access.clone()
+        };
+        // Our outlets hang under an org unit: the default owner only when it is one.
+        let outlet_access = {
+            let index = self.index();
+            let in_scope = |o: Option<&str>| access.scope.contains(o);
+            report.merchants.kept_other_owner = osm::keep_what_the_bank_knows_merchants(
+                &mut merchants,
+                |id| index.merchants.get(id),
+                in_scope,
+            );
+            report.communities.kept_other_owner = osm::keep_what_the_bank_knows_communities(
+                &mut communities,
+                |id| index.communities.get(id),
+                in_scope,
+            );
+            osm::keep_what_the_bank_knows_outlets(&mut outlets, |id| index.outlets.get(id));
+            Access {
+                default_owner: access
+                    .default_owner
+                    .clone()
+                    .filter(|o| index.org_units.iter().any(|u| &u.id == o)),
+                ..access.clone()
+            }
+        };
+        let mut p = Parsed::Outlets(outlets);
+        self.check_owners(&mut p, &outlet_access)?;
+        let outlets = match p {
+            Parsed::Outlets(v) => v,
+            _ => Vec::new(),
+        };
+        let mut p = Parsed::Merchants(merchants);
+        self.check_owners(&mut p, &access)?;
+        let mut merchants = match p {
+            Parsed::Merchants(v) => v,
+            _ => Vec::new(),
+        };
+        let mut p = Parsed::Communities(communities);
+        self.check_owners(&mut p, &access)?;
+        let communities = match p {
+            Parsed::Communities(v) => v,
+            _ => Vec::new(),
+        };
+
+        progress(OsmProgress {
+            stage: OsmStage::Write,
+            done: 0,
+            total: 1,
+        });
+        let write_started = std::time::Instant::now();
+        let mut tx = self.store.begin_write().await?;
+        let oc = storage::upsert_outlets(&mut tx, &outlets).await?;
+        let mut mc = WriteCounts::default();
+        if !merchants.is_empty() {
+            storage::lock_events(&mut tx).await?;
+            mc = storage::upsert_merchants(&mut tx, &merchants).await?;
+            // OSM says nothing about the pipeline: merchants with events get back what their
+            // events say (settled with no status of the file's, so no news), the others keep the
+            // status they had (carried over above).
+            let mut settled = merchants.clone();
+            for m in settled.iter_mut() {
+                m.status = crate::domain::PipelineStatus::Prospect;
+                m.status_since = None;
+            }
+            storage::settle_imported(&mut tx, &mut settled, &access.actor).await?;
+            for (m, s) in merchants.iter_mut().zip(settled) {
+                if s.status != crate::domain::PipelineStatus::Prospect || s.status_since.is_some() {
+                    m.status = s.status;
+                    m.status_since = s.status_since;
+                }
+                m.contact = s.contact;
+            }
+        }
+        let cc = storage::upsert_communities(&mut tx, &communities).await?;
+        for (kind, wanted, counts) in [
+            (ImportKind::Outlets, opts.kinds.outlets, oc),
+            (ImportKind::Merchants, opts.kinds.merchants, mc),
+            (ImportKind::Communities, opts.kinds.communities, cc),
+        ] {
+            if wanted {
+                Store::record_import(&mut tx, kind.code(), source, "wgs84", counts).await?;
+            }
+        }
+        if let Some((net, built)) = &network {
+            storage::network::save_network(
+                &mut tx,
+                source.unwrap_or("osm"),
+                built,
+                &net.to_bytes(),
+                &access.actor,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(StorageError::from)?;
+        if let Some((net, built)) = network {
+            report.network = Some(built);
+            *self.network.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(net));
+        }
+        {
+            let mut index = self.index_mut();
+            self.changed();
+            index.outlets.upsert_many(outlets);
+            index.merchants.upsert_many(merchants);
+            index.communities.upsert_many(communities);
+        }
+        for (k, c) in [
+            (&mut report.outlets, oc),
+            (&mut report.merchants, mc),
+            (&mut report.communities, cc),
+        ] {
+            k.inserted = c.inserted;
+            k.updated = c.updated;
+        }
+        report.timing.write_s = write_started.elapsed().as_secs_f64();
+        report.timing.total_s = started.elapsed().as_secs_f64();
+        progress(OsmProgress {
+            stage: OsmStage::Write,
+            done: 1,
+            total: 1,
+        });
+        self.store
+            .audit(
+                Some(&access.actor),
+                "import",
+                Some("osm"),
+                Some(serde_json::json!({
+                    "source": source,
+                    "merchants": report.merchants,
+                    "communities": report.communities,
+                    "outlets": report.outlets,
+                    "skipped": report.skipped_total,
+                    "households_estimated": report.households.estimated,
+                })),
+                access.client.as_deref(),
+            )
+            .await?;
+        Ok(report)
     }
 }

@@ -15,6 +15,7 @@ pub mod geo;
 pub mod http;
 pub mod index;
 pub mod ingest;
+pub mod network;
 pub mod ranking;
 pub mod scoring;
 pub mod storage;

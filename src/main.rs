@@ -62,8 +62,9 @@ enum Command {
         basemap_attribution: Option<String>,
     },
     /// Import a CSV or GeoJSON file, all or nothing; rows update by the file's id.
+    /// `import osm FILE.osm.pbf` imports merchants, communities and outlets from OpenStreetMap.
     Import {
-        /// outlets, merchants, communities, areas or org (the organisation tree, CSV).
+        /// outlets, merchants, communities, areas, org (the organisation tree, CSV) or osm.
         kind: String,
         file: PathBuf,
         /// The file's coordinate system: wgs84, gcj02 (AMap, Tencent) or bd09 (Baidu).
@@ -75,6 +76,17 @@ enum Command {
         /// csv or geojson; detected from the name or content when absent.
         #[arg(long)]
         format: Option<String>,
+        /// osm: our bank's name as OSM writes it in brand, operator or name (repeatable); every
+        /// other bank is a competitor.
+        #[arg(long = "our-bank")]
+        our_bank: Vec<String>,
+        /// osm: the org unit or outlet that owns new rows.
+        #[arg(long)]
+        owner: Option<String>,
+        /// osm: what to import, e.g. merchants,communities (default: merchants, communities and
+        /// outlets).
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Load the built-in Leshan demo into the database (and its demo logins).
     Demo,
@@ -300,7 +312,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             crs,
             encoding,
             format,
+            our_bank,
+            owner,
+            only,
         } => {
+            if kind == "osm" {
+                return import_osm(&cli.db, &cli.categories, &file, our_bank, owner, only).await;
+            }
             let bytes = std::fs::read(&file)
                 .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
             let app = start(&cli.db, &cli.categories).await?;
@@ -422,6 +440,123 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// `ecomap import osm FILE.osm.pbf`: a progress bar per pass, then the report.
+async fn import_osm(
+    db: &str,
+    cats: &Option<PathBuf>,
+    file: &std::path::Path,
+    our_banks: Vec<String>,
+    owner: Option<String>,
+    only: Option<String>,
+) -> Result<(), CliError> {
+    use ecomap::ingest::osm::{OsmKinds, OsmOptions, OsmReport};
+    let bytes = std::fs::read(file)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+    let mut opts = OsmOptions::builtin().map_err(|e| CliError::Usage(e.to_string()))?;
+    opts.our_banks = our_banks;
+    opts.owner = owner;
+    if let Some(only) = only {
+        opts.kinds = only
+            .parse::<OsmKinds>()
+            .map_err(|e| CliError::Usage(format!("--only: {e}")))?;
+    }
+    let app = start(db, cats).await?;
+    opts.max_objects = app.limits.max_import_rows;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let pb = ProgressBar::new(0);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = app
+        .import_osm(
+            name.as_deref(),
+            &bytes,
+            &opts,
+            &Access::system("cli"),
+            &mut |p| {
+                pb.set_message(p.stage.label());
+                pb.set_length(p.total as u64);
+                pb.set_position(p.done as u64);
+            },
+        )
+        .await;
+    pb.finish_and_clear();
+    let r: OsmReport = report?;
+    let counts = |what: &str, k: &ecomap::ingest::osm::KindCounts| {
+        println!(
+            "  {what:<22} {:>7}  (新增 new {}, 更新 updated {}{})",
+            k.found,
+            k.inserted,
+            k.updated,
+            if k.kept_other_owner > 0 {
+                format!(
+                    ", 他人所有未改 kept, owned by others {}",
+                    k.kept_other_owner
+                )
+            } else {
+                String::new()
+            }
+        )
+    };
+    println!(
+        "OSM 导入完成 / OSM import done: {} ({:.1} MB; {} nodes, {} ways, {} relations)",
+        name.as_deref().unwrap_or("-"),
+        r.bytes as f64 / 1e6,
+        r.elements.nodes,
+        r.elements.ways,
+        r.elements.relations
+    );
+    counts("商户 merchants", &r.merchants);
+    counts("小区 communities", &r.communities);
+    counts("网点 outlets", &r.outlets);
+    println!(
+        "  网点 outlets: 本行 ours {}, 同业 competitors {}",
+        r.outlets_ours, r.outlets_competitors
+    );
+    println!(
+        "  户数均为估算 / households are estimates: {} in total ({} areas from buildings, {} \
+         from land area, {} unknown)",
+        r.households.total,
+        r.households.areas_from_buildings,
+        r.households.areas_from_land_area,
+        r.households.areas_unknown
+    );
+    println!(
+        "  未命名未导入 / unnamed, not imported: {} POIs, {} banks; 未映射 / unmapped: {}; \
+         排除 / excluded: {}",
+        r.unnamed_merchants, r.unnamed_outlets, r.unmapped, r.excluded
+    );
+    if r.skipped_total > 0 {
+        let reasons: Vec<String> = r
+            .skipped
+            .iter()
+            .flat_map(|(role, m)| m.iter().map(move |(why, n)| format!("{role} {why} {n}")))
+            .collect();
+        println!(
+            "  几何问题跳过 / skipped for their shape: {} ({})",
+            r.skipped_total,
+            reasons.join(", ")
+        );
+    }
+    let t = &r.timing;
+    println!(
+        "  耗时 / time: read {:.2} s (scan {:.2}, members {:.2}, nodes {:.2}), build {:.2} s, \
+         write {:.2} s, total {:.2} s; {:.1} MB/s, {:.0} objects/s (read + build)",
+        t.scan_s + t.member_ways_s + t.nodes_s,
+        t.scan_s,
+        t.member_ways_s,
+        t.nodes_s,
+        t.build_s,
+        t.write_s,
+        t.total_s,
+        t.read_mb_per_s,
+        t.read_objects_per_s
+    );
+    println!("  © OpenStreetMap contributors, ODbL 1.0 (https://www.openstreetmap.org/copyright)");
+    Ok(())
 }
 
 fn print_demo_logins(made: &[(String, String, Role)]) {

@@ -375,3 +375,85 @@ pub async fn compare_outlets(
         "essential": params.essential,
     })))
 }
+
+/// `GET /api/outlets/{id}/isochrones?minutes=5,10,15&walking_kmh=&crs=`: the areas walkable
+/// from the outlet within each time, as polygons. On the street network when one is loaded
+/// (`ecomap import osm`), else circles of straight line × detour; `distance` says which.
+/// Without `minutes`, the life circles of `data/coverage.toml` (5/10/15 minutes = 300/500/1000
+/// walking metres).
+pub async fn isochrones(
+    app: Shared,
+    caller: Caller,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::parse(req.query_string())?;
+    p.allow_only(&["minutes", "walking_kmh", "crs"])?;
+    let crs = p.crs()?;
+    let location = {
+        let index = app.index();
+        index
+            .outlets
+            .get(&path)
+            .filter(|o| caller.scope.sees_outlet(o))
+            .ok_or_else(|| ApiError::not_found("outlet", &path))?
+            .location
+    };
+    let walking = app.walking();
+    let set = match p.str("minutes") {
+        None => walking.life_circles(location, &app.coverage.circles),
+        Some(list) => {
+            let mut minutes = Vec::new();
+            for m in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let v: f64 = m
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite() && *v > 0.0 && *v <= 60.0)
+                    .ok_or_else(|| ApiError::bad("minutes", format!("{m:?}: 1 to 60 minutes")))?;
+                minutes.push(v);
+            }
+            if minutes.is_empty() || minutes.len() > 6 {
+                return Err(ApiError::bad("minutes", "one to six times, e.g. 5,10,15"));
+            }
+            minutes.sort_by(f64::total_cmp);
+            minutes.dedup();
+            let kmh = p.f64_in("walking_kmh", app.visits.walking_kmh, 1.0, 8.0)?;
+            walking.isochrones(location, &minutes, kmh)
+        }
+    };
+    let conv = |c: &geo::Coord<f64>| {
+        let (x, y) = from_wgs84(crs, c.x, c.y);
+        vec![x, y]
+    };
+    let features: Vec<serde_json::Value> = set
+        .isochrones
+        .iter()
+        .map(|iso| {
+            let polys: Vec<Vec<Vec<Vec<f64>>>> = iso
+                .polygon
+                .0
+                .iter()
+                .map(|poly| {
+                    std::iter::once(poly.exterior())
+                        .chain(poly.interiors())
+                        .map(|ring| ring.0.iter().map(conv).collect())
+                        .collect()
+                })
+                .collect();
+            json!({
+                "type": "Feature",
+                "geometry": {"type": "MultiPolygon", "coordinates": polys},
+                "properties": {"minutes": iso.minutes, "walking_m": iso.walking_m.round(),
+                    "area_m2": iso.area_m2.round(), "distance": set.model},
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "outlet_id": path.as_str(),
+        "distance": set.model,
+        "snap_m": set.snap.as_ref().map(|s| (s.offset_m * 10.0).round() / 10.0),
+        "crs": crs.code(),
+    })))
+}

@@ -105,6 +105,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<App>, web_app: Option<We
                 .route("/territories", web::get().to(scoring::territories))
                 .route("/models/huff", web::post().to(scoring::huff_tool))
                 .route("/outlets/{id}/circles", web::get().to(coverage::circles))
+                .route(
+                    "/outlets/{id}/isochrones",
+                    web::get().to(coverage::isochrones),
+                )
                 .route("/outlets/{id}/plan", web::get().to(plans::outlet_plan))
                 .route("/outlets/{id}/plan/week", web::get().to(plans::outlet_week))
                 .route("/campaigns", web::get().to(campaigns::list))

@@ -26,8 +26,7 @@ use crate::visits::agenda::{Agenda, Mark};
 use crate::visits::hours::hhmm;
 use crate::visits::params::parse_window;
 use crate::visits::plan::{
-    plan, plan_week, workdays, Candidate, Plan, PlanRequest, SolverOptions, StraightLine,
-    WeekRequest, MAX_STAFF,
+    plan, plan_week, workdays, Candidate, Plan, PlanRequest, SolverOptions, WeekRequest, MAX_STAFF,
 };
 
 /// Most days in a week plan.
@@ -204,10 +203,10 @@ fn inputs(
     })
 }
 
-fn solver_walking(app: &Shared) -> StraightLine {
-    StraightLine {
-        detour_factor: app.ranking.params.detour_factor,
-    }
+/// Walking distances for the plan's legs: the street network when one is loaded, else straight
+/// line × detour (the answer's `distance` says which).
+fn solver_walking(app: &Shared) -> crate::network::Walking {
+    app.walking()
 }
 
 /// `GET /api/outlets/{id}/plan?date=&window=14:00-17:30&staff=&walking_kmh=&must=&format=&crs=`
@@ -228,6 +227,7 @@ pub async fn outlet_plan(
         "crs",
     ])?;
     let date = parse_date(&p, "date")?;
+    let walking = solver_walking(&app);
     let rows = app.store.pipelines_to_plan(date).await?;
     let index = app.index();
     let mut inp = inputs(&app, &index, &caller, &path, &p, &rows, date, date)?;
@@ -241,12 +241,8 @@ pub async fn outlet_plan(
     inp.request
         .validate()
         .map_err(|e| ApiError::bad(&e.field, e.reason))?;
-    let planned = plan(
-        &inp.request,
-        &solver_walking(&app),
-        &SolverOptions::default(),
-    )
-    .map_err(|e| ApiError::bad(&e.field, e.reason))?;
+    let planned = plan(&inp.request, &walking, &SolverOptions::default())
+        .map_err(|e| ApiError::bad(&e.field, e.reason))?;
     let ctx = Ctx {
         index: &index,
         inp: &inp,
@@ -262,7 +258,7 @@ pub async fn outlet_plan(
                 "date": date.to_string(),
                 "staff": inp.request.staff,
                 "walking_kmh": inp.request.walking_kmh,
-                "distance": crate::coverage::DISTANCE_MODEL,
+                "distance": walking.model(),
                 "candidates": inp.request.candidates.len(),
                 "left_out": ctx.left_out_json(),
                 "map": map,
@@ -298,6 +294,7 @@ pub async fn outlet_week(
     let from = parse_date(&p, "from")?;
     let days = workdays(from, p.usize_in("days", 5, 1, MAX_DAYS)?);
     let until = days.last().copied().unwrap_or(from);
+    let walking = solver_walking(&app);
     let rows = app.store.pipelines_to_plan(from).await?;
     let index = app.index();
     let inp = inputs(&app, &index, &caller, &path, &p, &rows, from, until)?;
@@ -313,13 +310,8 @@ pub async fn outlet_week(
         days: days.clone(),
     };
     let ours = |s: u32| inp.ours.contains(&s);
-    let planned = plan_week(
-        &week,
-        &ours,
-        &solver_walking(&app),
-        &SolverOptions::default(),
-    )
-    .map_err(|e| ApiError::bad(&e.field, e.reason))?;
+    let planned = plan_week(&week, &ours, &walking, &SolverOptions::default())
+        .map_err(|e| ApiError::bad(&e.field, e.reason))?;
     let ctx = Ctx {
         index: &index,
         inp: &inp,
@@ -348,7 +340,7 @@ pub async fn outlet_week(
                 "dates": days.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
                 "staff": inp.request.staff,
                 "walking_kmh": inp.request.walking_kmh,
-                "distance": crate::coverage::DISTANCE_MODEL,
+                "distance": walking.model(),
                 "candidates": inp.request.candidates.len(),
                 "total_priority": planned.total_priority,
                 "days": day_list,

@@ -28,6 +28,7 @@ mod geojson;
 mod geometry;
 mod headers;
 mod org;
+pub mod osm;
 mod text;
 mod values;
 

@@ -10,6 +10,7 @@ mod api;
 mod campaigns;
 mod cli;
 mod coverage;
+mod osm;
 mod plans;
 mod postgis;
 mod scoring;
