@@ -289,7 +289,9 @@ pub struct Estimate {
     pub figures: Vec<Figure>,
 }
 
-fn n0(v: f64) -> String {
+/// A whole number with thousands separators (`1,234,567`), as the working and the printable plan
+/// write figures.
+pub fn n0(v: f64) -> String {
     let r = v.round();
     let s = format!("{}", r.abs() as u64);
     let mut out = String::new();
@@ -315,6 +317,13 @@ fn pct(v: f64) -> String {
 fn num(v: f64) -> String {
     let s = format!("{v:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The working of a figure in Chinese and in English: two templates, one list of arguments.
+macro_rules! how {
+    ($zh:literal, $en:literal, $($arg:expr),* $(,)?) => {
+        (format!($zh, $($arg),*), format!($en, $($arg),*))
+    };
 }
 
 /// The estimate of one case; see the module documentation for the model.
@@ -344,19 +353,12 @@ pub fn estimate(
         "Reachable residents",
         (pop.residents - pop.existing_users).max(0.0),
         "人",
-        (
-            format!(
-                "居民 {} − 已是用户 {} = {}",
-                n0(pop.residents),
-                n0(pop.existing_users),
-                n0((pop.residents - pop.existing_users).max(0.0))
-            ),
-            format!(
-                "residents {} − already users {} = {}",
-                n0(pop.residents),
-                n0(pop.existing_users),
-                n0((pop.residents - pop.existing_users).max(0.0))
-            ),
+        how!(
+            "居民 {} − 已是用户 {} = {}",
+            "residents {} − already users {} = {}",
+            n0(pop.residents),
+            n0(pop.existing_users),
+            n0((pop.residents - pop.existing_users).max(0.0))
         ),
     );
     let participation = (a.participation * factors.participation).clamp(0.0, 1.0);
@@ -496,19 +498,12 @@ pub fn estimate(
         "New users",
         (direct + referral).min(reachable),
         "人",
-        (
-            format!(
-                "自然参与 {} + 裂变 {} = {}",
-                n0(direct),
-                n0(referral),
-                n0((direct + referral).min(reachable))
-            ),
-            format!(
-                "direct {} + referral {} = {}",
-                n0(direct),
-                n0(referral),
-                n0((direct + referral).min(reachable))
-            ),
+        how!(
+            "自然参与 {} + 裂变 {} = {}",
+            "direct {} + referral {} = {}",
+            n0(direct),
+            n0(referral),
+            n0((direct + referral).min(reachable))
         ),
     );
     let per_month = a.transactions_per_user_month * factors.activity;
@@ -519,21 +514,13 @@ pub fn estimate(
         "Transactions",
         new_users * per_month * months,
         "笔",
-        (
-            format!(
-                "新增用户 {} × 月均 {} 笔 × {} 个月 = {}",
-                n0(new_users),
-                num(per_month),
-                budget.months,
-                n0(new_users * per_month * months)
-            ),
-            format!(
-                "new users {} × {} a month × {} months = {}",
-                n0(new_users),
-                num(per_month),
-                budget.months,
-                n0(new_users * per_month * months)
-            ),
+        how!(
+            "新增用户 {} × 月均 {} 笔 × {} 个月 = {}",
+            "new users {} × {} a month × {} months = {}",
+            n0(new_users),
+            num(per_month),
+            budget.months,
+            n0(new_users * per_month * months)
         ),
     );
     let gmv = fig(
@@ -542,19 +529,12 @@ pub fn estimate(
         "Transaction value",
         transactions * a.avg_ticket_cny,
         "元",
-        (
-            format!(
-                "{} 笔 × 客单价 {} 元 = {} 元",
-                n0(transactions),
-                num(a.avg_ticket_cny),
-                n0(transactions * a.avg_ticket_cny)
-            ),
-            format!(
-                "{} transactions × ticket {} CNY = {} CNY",
-                n0(transactions),
-                num(a.avg_ticket_cny),
-                n0(transactions * a.avg_ticket_cny)
-            ),
+        how!(
+            "{} 笔 × 客单价 {} 元 = {} 元",
+            "{} transactions × ticket {} CNY = {} CNY",
+            n0(transactions),
+            num(a.avg_ticket_cny),
+            n0(transactions * a.avg_ticket_cny)
         ),
     );
     let per_txn = transactions * a.subsidy_per_txn_cny;
@@ -614,19 +594,12 @@ pub fn estimate(
         "Total cost",
         subsidy + a.fixed_cost_cny,
         "元",
-        (
-            format!(
-                "补贴 {} + 固定成本 {} = {} 元",
-                n0(subsidy),
-                n0(a.fixed_cost_cny),
-                n0(subsidy + a.fixed_cost_cny)
-            ),
-            format!(
-                "subsidy {} + fixed cost {} = {} CNY",
-                n0(subsidy),
-                n0(a.fixed_cost_cny),
-                n0(subsidy + a.fixed_cost_cny)
-            ),
+        how!(
+            "补贴 {} + 固定成本 {} = {} 元",
+            "subsidy {} + fixed cost {} = {} CNY",
+            n0(subsidy),
+            n0(a.fixed_cost_cny),
+            n0(subsidy + a.fixed_cost_cny)
         ),
     );
     let user_value = new_users * a.value_per_user_year_cny * months / 12.0;
@@ -637,25 +610,15 @@ pub fn estimate(
         "Value to the bank",
         user_value + fee_value,
         "元",
-        (
-            format!(
-                "用户 {} × 年价值 {} 元 × {}/12 + 交易额 {} × 费率 {} = {} 元",
-                n0(new_users),
-                num(a.value_per_user_year_cny),
-                budget.months,
-                n0(gmv),
-                pct(a.fee_rate),
-                n0(user_value + fee_value)
-            ),
-            format!(
-                "users {} × {} CNY a year × {}/12 + transaction value {} × fee rate {} = {} CNY",
-                n0(new_users),
-                num(a.value_per_user_year_cny),
-                budget.months,
-                n0(gmv),
-                pct(a.fee_rate),
-                n0(user_value + fee_value)
-            ),
+        how!(
+            "用户 {} × 年价值 {} 元 × {}/12 + 交易额 {} × 费率 {} = {} 元",
+            "users {} × {} CNY a year × {}/12 + transaction value {} × fee rate {} = {} CNY",
+            n0(new_users),
+            num(a.value_per_user_year_cny),
+            budget.months,
+            n0(gmv),
+            pct(a.fee_rate),
+            n0(user_value + fee_value)
         ),
     );
     let roi = (cost > 0.0).then(|| (value - cost) / cost);
@@ -666,21 +629,13 @@ pub fn estimate(
             "ROI",
             r,
             "",
-            (
-                format!(
-                    "(收益 {} − 成本 {}) / 成本 {} = {}",
-                    n0(value),
-                    n0(cost),
-                    n0(cost),
-                    pct(r)
-                ),
-                format!(
-                    "(value {} − cost {}) / cost {} = {}",
-                    n0(value),
-                    n0(cost),
-                    n0(cost),
-                    pct(r)
-                ),
+            how!(
+                "(收益 {} − 成本 {}) / 成本 {} = {}",
+                "(value {} − cost {}) / cost {} = {}",
+                n0(value),
+                n0(cost),
+                n0(cost),
+                pct(r)
             ),
         );
     }

@@ -28,7 +28,7 @@ use super::estimate::{self, Assumptions, Budget, Defaults, Estimate, Population}
 use super::spec::{CampaignSpec, Target};
 use crate::coverage::survey::{in_reach, nearest_ours, outline_samples};
 use crate::coverage::{is_signed, straight_m, CoverageParams, DISTANCE_MODEL};
-use crate::domain::{Community, FieldError, Location, Merchant, ValidPolygon};
+use crate::domain::{Community, FieldError, Merchant, ValidPolygon};
 use crate::index::SpatialIndex;
 use crate::scoring::{priority, MerchantStats, ScoringParams, Weights};
 
@@ -172,17 +172,6 @@ pub struct CrossPair {
 /// Most cross-marketing suggestions in a plan.
 pub const CROSS_LIMIT: usize = 20;
 
-fn circle_ring(at: Location, radius_m: f64) -> Vec<[f64; 2]> {
-    let d_lat = radius_m / 111_195.0;
-    let d_lon = d_lat / at.lat().to_radians().cos();
-    (0..=64)
-        .map(|i| {
-            let a = f64::from(i) / 64.0 * std::f64::consts::TAU;
-            [at.lon() + d_lon * a.cos(), at.lat() + d_lat * a.sin()]
-        })
-        .collect()
-}
-
 /// A target's merchants (slots, kept), communities in reach (slot, distance, kept) and view.
 type Resolved = (Vec<u32>, Vec<(u32, f64)>, TargetView);
 
@@ -265,7 +254,10 @@ fn resolve(ctx: &PlanContext<'_>, target: &Target) -> Result<Resolved, FieldErro
                 kind: "",
                 id: Some(outlet.id.clone()),
                 name: format!("{} {minutes}分钟生活圈", outlet.name),
-                outline: vec![circle_ring(outlet.location, radius)],
+                outline: vec![crate::geo::circle_ring(
+                    [outlet.location.lon(), outlet.location.lat()],
+                    radius,
+                )],
                 area_m2: std::f64::consts::PI * radius * radius,
                 reach_walking_m: 0.0,
             };

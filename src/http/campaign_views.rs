@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::params::Params;
-use super::plans::esc;
+use super::printable::esc;
 use super::Shared;
+use crate::campaign::estimate::n0;
 use crate::campaign::plan::CampaignPlan;
 use crate::campaign::spec::CampaignSpec;
 use crate::geo::crs::{from_wgs84, Crs};
@@ -112,14 +113,7 @@ pub fn respond(
                 ))
                 .body(bytes))
         }
-        Some("html") => Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((
-                "Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
-                 form-action 'none'; frame-ancestors 'none'",
-            ))
-            .body(html(app, v, spec, plan))),
+        Some("html") => Ok(super::printable::page(html(app, v, spec, plan))),
         Some(f) => Err(ApiError::bad(
             "format",
             format!("{f:?}: use json, geojson, csv or html"),
@@ -305,22 +299,6 @@ table{border-collapse:collapse;width:100%;font-size:12px;margin:4px 0}th,td{bord
 padding:3px 4px;text-align:left;vertical-align:top}td.n{text-align:right}.how{color:#555;\
 font-size:11px}.kpis{display:flex;gap:12px;flex-wrap:wrap}.kpi{border:1px solid #ccc;padding:6px 10px}\
 .kpi b{display:block;font-size:18px}section{break-inside:avoid}@media print{body{margin:0}}";
-
-fn n0(v: f64) -> String {
-    let s = format!("{}", v.round().abs() as u64);
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if v < -0.5 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
 
 /// The printable campaign plan (策划方案).
 fn html(

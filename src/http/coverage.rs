@@ -15,12 +15,10 @@ use crate::geo::crs::{from_wgs84, Crs};
 
 /// A circle of `radius_m` around `at` as a closed ring in `crs` (64 segments).
 fn ring(at: Location, radius_m: f64, crs: Crs) -> Vec<Vec<f64>> {
-    let d_lat = radius_m / 111_195.0;
-    let d_lon = d_lat / at.lat().to_radians().cos();
-    (0..=64)
-        .map(|i| {
-            let a = f64::from(i) / 64.0 * std::f64::consts::TAU;
-            let (x, y) = from_wgs84(crs, at.lon() + d_lon * a.cos(), at.lat() + d_lat * a.sin());
+    crate::geo::circle_ring([at.lon(), at.lat()], radius_m)
+        .into_iter()
+        .map(|[lon, lat]| {
+            let (x, y) = from_wgs84(crs, lon, lat);
             vec![x, y]
         })
         .collect()

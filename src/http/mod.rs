@@ -14,6 +14,7 @@ mod outlets;
 mod params;
 mod places;
 mod plans;
+mod printable;
 mod scoring;
 mod tiles;
 mod visits;

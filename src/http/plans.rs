@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::params::Params;
+use super::printable::esc;
 use super::Shared;
 use crate::domain::{Merchant, Outlet};
 use crate::geo::crs::{from_wgs84, Crs};
@@ -44,7 +45,8 @@ struct Inputs {
     outlet: Outlet,
     request: PlanRequest,
     agenda: Agenda,
-    /// Merchants the outlet may plan: its territory, in the caller's scope.
+    /// Of the merchants the plan mentions (candidates, the pipeline's), those the outlet may
+    /// plan: its territory, in the caller's scope.
     ours: HashSet<u32>,
     crs: Crs,
     format: Format,
@@ -131,20 +133,26 @@ fn inputs(
 
     let warm = app.warm();
     let outlet_slot = index.outlets.slot_of(&outlet.id);
-    let ours: HashSet<u32> = warm
-        .territories
-        .outlet_of
-        .iter()
-        .enumerate()
-        .filter(|&(slot, o)| o.is_some() && *o == outlet_slot && in_scope(slot as u32))
-        .map(|(slot, _)| slot as u32)
-        .collect();
+    // The outlet's own territory, in the caller's scope: asked only of the merchants a plan can
+    // touch (those ranked around the outlet, the pipeline's and the hand-picked), never of the
+    // whole city.
+    let is_ours = |slot: u32| {
+        outlet_slot.is_some()
+            && warm
+                .territories
+                .outlet_of
+                .get(slot as usize)
+                .copied()
+                .flatten()
+                == outlet_slot
+            && in_scope(slot)
+    };
     let effective = app.effective_weights(Some(&outlet.id));
     let keep = |m: &Merchant| {
         index
             .merchants
             .slot_of(&m.id)
-            .is_some_and(|s| ours.contains(&s) && agenda.left_out(s).is_none())
+            .is_some_and(|s| is_ours(s) && agenda.left_out(s).is_none())
     };
     let ranked = crate::scoring::priority::rank(
         index,
@@ -173,7 +181,7 @@ fn inputs(
         .follow_ups
         .iter()
         .map(|&(s, _)| s)
-        .filter(|s| ours.contains(s))
+        .filter(|&s| is_ours(s))
         .chain(hand_picked.iter().copied());
     for slot in extra {
         if have.insert(slot) {
@@ -192,6 +200,15 @@ fn inputs(
                 .push(Candidate::from_merchant(slot, m, score));
         }
     }
+    // Which of the merchants the plan and its answer mention are the outlet's own.
+    let ours: HashSet<u32> = request
+        .candidates
+        .iter()
+        .map(|c| c.slot)
+        .chain(agenda.follow_ups.iter().map(|&(s, _)| s))
+        .chain(agenda.left_out.iter().map(|&(s, _)| s))
+        .filter(|&s| is_ours(s))
+        .collect();
     request.must_visit = hand_picked;
     Ok(Inputs {
         outlet,
@@ -661,14 +678,7 @@ impl Ctx<'_> {
             h.push_str("</ul>");
         }
         h.push_str("<p class=\"meta\">ecomap 生态圈地图 · 打印后随身携带，结果请在手机上记录</p></body></html>");
-        HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((
-                "Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
-                 form-action 'none'; frame-ancestors 'none'",
-            ))
-            .body(h)
+        super::printable::page(h)
     }
 
     fn html_unplanned<'b>(
@@ -701,32 +711,3 @@ th,td{border:1px solid #999;padding:4px;vertical-align:top;text-align:left}\
 td.fill{min-width:60px}.badge{border:1px solid #c60;color:#c60;border-radius:3px;padding:0 3px;\
 font-size:11px}.back td{color:#555}section.route{break-inside:avoid}\
 @media print{body{margin:0}a{display:none}}";
-
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::esc;
-
-    #[test]
-    fn html_escapes_markup_in_names() {
-        assert_eq!(
-            esc("<b>\"老王\" & 'Co'</b>"),
-            "&lt;b&gt;&quot;老王&quot; &amp; &#39;Co&#39;&lt;/b&gt;"
-        );
-    }
-}

@@ -242,14 +242,7 @@ impl StreetNetwork {
 /// The straight-line stand-in for an isochrone: a circle of `radius_m` around `center`
 /// (`[lon, lat]`), 64 chords in the local plane around it.
 pub(crate) fn circle(center: [f64; 2], radius_m: f64) -> (MultiPolygon<f64>, f64) {
-    let proj = LocalProj::new(center[0], center[1]);
-    let ring: Vec<[f64; 2]> = (0..=64)
-        .map(|k| {
-            let t = std::f64::consts::TAU * (k % 64) as f64 / 64.0;
-            [radius_m * t.cos(), radius_m * t.sin()]
-        })
-        .collect();
+    let ring = crate::geo::circle_ring(center, radius_m);
     let mp = MultiPolygon::new(vec![Polygon::new(LineString::from(ring), vec![])]);
-    let area = mp.unsigned_area();
-    (unproject(&proj, &mp), area)
+    (mp, crate::geo::circle_ring_area_m2(radius_m))
 }

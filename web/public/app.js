@@ -1658,6 +1658,37 @@
     addView(name, view) { ext.views[name] = view; },
     onStart(fn) { ext.started.push(fn); },
     addOutletAction(action) { ext.outletActions.push(action); },
+    // Fits the map to `features` (GeoJSON), clear of the panel (desktop), the folded legend and
+    // the map's buttons (phone). opts: margin px, maxZoom, rightShare (most of the width the
+    // right padding may take).
+    fitClear(features, opts) {
+      const map = window.ecomap.map;
+      if (!map) return;
+      let b = [Infinity, Infinity, -Infinity, -Infinity];
+      const visit = (x) => {
+        if (typeof x[0] === 'number') b = [Math.min(b[0], x[0]), Math.min(b[1], x[1]), Math.max(b[2], x[0]), Math.max(b[3], x[1])];
+        else x.forEach(visit);
+      };
+      features.forEach((f) => visit(f.geometry.coordinates));
+      if (!Number.isFinite(b[0])) return;
+      const o = Object.assign({ margin: 16, maxZoom: 17, rightShare: 0.35 }, opts);
+      const box = map.getContainer().getBoundingClientRect();
+      const pad = mapPadding();
+      const m = o.margin;
+      const padding = { top: pad.top + m, bottom: pad.bottom + m, left: pad.left + m, right: pad.right + m };
+      const legend = $('legend').getBoundingClientRect();
+      if (phoneLayout()) {
+        if (legend.height) padding.top = Math.max(padding.top, legend.bottom - box.top + m);
+        padding.right = Math.max(padding.right, 46);
+      } else if (legend.width && box.width > 900) {
+        padding.left = Math.max(padding.left, legend.right - box.left + m);
+      }
+      padding.top = Math.min(padding.top, box.height * 0.45);
+      padding.bottom = Math.min(padding.bottom, box.height * 0.2);
+      padding.left = Math.min(padding.left, box.width * 0.35);
+      padding.right = Math.min(padding.right, box.width * o.rightShare);
+      map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding, maxZoom: o.maxZoom, duration: 0 });
+    },
     // Runs the drawing tool (#draw-bar: clicks, undo, finish, Esc) and hands the closed ring of
     // [lon, lat] in the page's crs to onFinish(ring) instead of surveying it; onCancel() when the
     // drawing is cancelled (also when another drawing replaces it). cancelDraw() ends it.

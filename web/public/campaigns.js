@@ -1302,31 +1302,7 @@
 
   /** Fits the map to the plan (target, communities, merchants), clear of the panel and the legend. */
   function fit() {
-    const map = E.map;
-    if (!map || !c.plan) return;
-    let b = [Infinity, Infinity, -Infinity, -Infinity];
-    const visit = (x) => {
-      if (typeof x[0] === 'number') b = [Math.min(b[0], x[0]), Math.min(b[1], x[1]), Math.max(b[2], x[0]), Math.max(b[3], x[1])];
-      else x.forEach(visit);
-    };
-    c.plan.map.features.forEach((f) => visit(f.geometry.coordinates));
-    if (!Number.isFinite(b[0])) return;
-    const box = map.getContainer().getBoundingClientRect();
-    const pad = E.mapPadding();
-    const m = 16;
-    const padding = { top: pad.top + m, bottom: pad.bottom + m, left: pad.left + m, right: pad.right + m };
-    const legend = $('legend').getBoundingClientRect();
-    if (E.phoneLayout()) {
-      if (legend.height) padding.top = Math.max(padding.top, legend.bottom - box.top + m);
-      padding.right = Math.max(padding.right, 46);
-    } else if (legend.width && box.width > 900) {
-      padding.left = Math.max(padding.left, legend.right - box.left + m);
-    }
-    padding.top = Math.min(padding.top, box.height * 0.45);
-    padding.bottom = Math.min(padding.bottom, box.height * 0.2);
-    padding.left = Math.min(padding.left, box.width * 0.35);
-    padding.right = Math.min(padding.right, box.width * 0.45);
-    map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding, maxZoom: 17, duration: 0 });
+    if (c.plan) E.fitClear(c.plan.map.features, { margin: 16, maxZoom: 17, rightShare: 0.45 });
   }
 
   // --- Wiring ---------------------------------------------------------------------------------

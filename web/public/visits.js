@@ -600,28 +600,7 @@
   // Fits the map to the route, clear of the panel (desktop), the folded legend and the map's
   // buttons (phone), with room for the markers.
   function fit() {
-    const map = E.map;
-    if (!map || !v.plan) return;
-    const coords = v.plan.map.features.flatMap((f) => (f.geometry.type === 'LineString' ? f.geometry.coordinates : [f.geometry.coordinates]));
-    if (!coords.length) return;
-    const b = coords.reduce((a, c) => [Math.min(a[0], c[0]), Math.min(a[1], c[1]), Math.max(a[2], c[0]), Math.max(a[3], c[1])],
-      [Infinity, Infinity, -Infinity, -Infinity]);
-    const box = map.getContainer().getBoundingClientRect();
-    const pad = E.mapPadding();
-    const m = 24;
-    const legend = $('legend').getBoundingClientRect();
-    const padding = { top: pad.top + m, bottom: pad.bottom + m, left: pad.left + m, right: pad.right + m };
-    if (E.phoneLayout()) {
-      if (legend.height) padding.top = Math.max(padding.top, legend.bottom - box.top + m);
-      padding.right = Math.max(padding.right, 46);
-    } else if (legend.width && box.width > 900) {
-      padding.left = Math.max(padding.left, legend.right - box.left + m);
-    }
-    padding.top = Math.min(padding.top, box.height * 0.45);
-    padding.bottom = Math.min(padding.bottom, box.height * 0.2);
-    padding.left = Math.min(padding.left, box.width * 0.35);
-    padding.right = Math.min(padding.right, box.width * 0.35);
-    map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding, maxZoom: 18, duration: 0 });
+    if (v.plan) E.fitClear(v.plan.map.features, { margin: 24, maxZoom: 18, rightShare: 0.35 });
   }
 
   // --- Outcomes ---------------------------------------------------------------------------------------------
