@@ -643,9 +643,31 @@ async fn without_a_network_distances_are_straight_lines_and_say_so(db: &TestDb) 
     }
     let req = test::TestRequest::get()
         .uri("/api/outlets/OUT01/plan")
-        .insert_header(token)
+        .insert_header(token.clone())
         .to_request();
     let (_, plan) = crate::api::body_json(test::call_service(&svc, req).await).await;
     assert_eq!(plan["distance"], "straight_line_x_detour");
+    // Bad times name the parameter; another branch's outlet is not there for OUT01's staff.
+    for bad in ["abc", "0", "90", "1,2,3,4,5,6,7"] {
+        let req = test::TestRequest::get()
+            .uri(&format!("/api/outlets/OUT01/isochrones?minutes={bad}"))
+            .insert_header(token.clone())
+            .to_request();
+        let (s, e) = crate::api::body_json(test::call_service(&svc, req).await).await;
+        assert_eq!(
+            (s, e["param"].as_str()),
+            (400, Some("minutes")),
+            "{bad}: {e}"
+        );
+    }
+    let staff = crate::api::bearer(&a, Role::Staff, Some("OUT01"), false).await;
+    for (outlet, want) in [("OUT01", 200), ("OUT03", 404)] {
+        let req = test::TestRequest::get()
+            .uri(&format!("/api/outlets/{outlet}/isochrones?minutes=5"))
+            .insert_header(staff.clone())
+            .to_request();
+        let (s, _) = crate::api::body_json(test::call_service(&svc, req).await).await;
+        assert_eq!(s, want, "{outlet}");
+    }
 }
 both_backends!(without_a_network_distances_are_straight_lines_and_say_so);
