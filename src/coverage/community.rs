@@ -16,6 +16,7 @@ use super::params::CoverageParams;
 use super::{is_signed, ratio};
 use crate::domain::{Location, Merchant};
 use crate::index::SpatialIndex;
+use crate::network::Walking;
 
 /// One community's coverage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,6 +161,11 @@ fn coverage_at(
                 counts[*e] += 1;
             }
         });
+    row(c, params, counts)
+}
+
+/// A community's row from its counts of signed merchants per essential category.
+fn row(c: &crate::domain::Community, params: &CoverageParams, counts: &[u32]) -> CommunityCoverage {
     let missing: Vec<(String, u32, u32)> = params
         .essential
         .iter()
@@ -203,6 +209,54 @@ pub fn community_coverage_of(
                 slot,
                 &mut counts,
             )
+        })
+        .collect()
+}
+
+/// [`community_coverage_of`] as `walking` measures: on a street network, each community's
+/// circle is walked on the streets from its point (the essential signed merchants within
+/// `community_circle_m` in a straight line, measured in one search, counted when their walk is
+/// within it); otherwise exactly [`community_coverage_of`].
+pub fn community_coverage_of_walked(
+    index: &SpatialIndex,
+    params: &CoverageParams,
+    walking: &Walking,
+    keep: &dyn Fn(&Merchant) -> bool,
+    slots: &[u32],
+) -> Vec<CommunityCoverage> {
+    if let Walking::Straight { detour } = walking {
+        return community_coverage_of(index, params, *detour, keep, slots);
+    }
+    let reach = params.community_circle_m;
+    let essential_of = essential_codes(index, params);
+    let mut counts = vec![0u32; params.essential.len()];
+    slots
+        .iter()
+        .map(|&slot| {
+            let c = index.communities.item(slot);
+            let mut found: Vec<(usize, Location)> = Vec::new();
+            index.merchants.for_each_within_radius_grouped(
+                c.location,
+                reach,
+                |m_slot, group, _| {
+                    let Some(Some(e)) = essential_of.get(group as usize) else {
+                        return;
+                    };
+                    let m = index.merchants.item(m_slot);
+                    if is_signed(m) && keep(m) {
+                        found.push((*e, m.location));
+                    }
+                },
+            );
+            let at: Vec<Location> = found.iter().map(|(_, l)| *l).collect();
+            let walks = walking.distances(c.location, &at);
+            counts.iter_mut().for_each(|n| *n = 0);
+            for ((e, _), w) in found.iter().zip(&walks) {
+                if w.metres <= reach {
+                    counts[*e] += 1;
+                }
+            }
+            row(c, params, &counts)
         })
         .collect()
 }

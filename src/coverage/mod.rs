@@ -35,10 +35,10 @@ pub mod grid;
 pub mod params;
 pub mod survey;
 
-pub use circles::{life_circles, CategoryCount, CircleSummary};
+pub use circles::{life_circles, life_circles_walked, CategoryCount, CircleSummary};
 pub use community::{
-    community_coverage, community_coverage_of, share_around, share_of, CommunityCoverage,
-    CoverageShare,
+    community_coverage, community_coverage_of, community_coverage_of_walked, share_around,
+    share_of, CommunityCoverage, CoverageShare,
 };
 pub use compare::{compare, OutletRow};
 pub use grid::{grid, Hex};

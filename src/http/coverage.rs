@@ -1,6 +1,8 @@
 //! Ecosystem coverage as JSON/GeoJSON: an outlet's life circles, the H3 coverage grid, the
 //! survey of an area (商圈 / 好吃街) and the comparison of a branch's outlets. Distances are
-//! straight line × detour until a street network is loaded; every answer says so.
+//! straight line × detour until a street network is loaded; then the life circles (their
+//! polygons, counts and the outlet's community coverage) and isochrones are walked on the
+//! streets. Every answer says which.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
@@ -24,7 +26,24 @@ fn ring(at: Location, radius_m: f64, crs: Crs) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// `GET /api/outlets/{id}/circles?crs=`: the 5/10/15-minute life circles as polygons, each with
+/// GeoJSON MultiPolygon coordinates of `mp` (WGS-84) in `crs`.
+fn multipolygon_coords(mp: &geo::MultiPolygon<f64>, crs: Crs) -> Vec<Vec<Vec<Vec<f64>>>> {
+    let conv = |c: &geo::Coord<f64>| {
+        let (x, y) = from_wgs84(crs, c.x, c.y);
+        vec![x, y]
+    };
+    mp.0.iter()
+        .map(|poly| {
+            std::iter::once(poly.exterior())
+                .chain(poly.interiors())
+                .map(|ring| ring.0.iter().map(conv).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// `GET /api/outlets/{id}/circles?crs=`: the 5/10/15-minute life circles as polygons (the
+/// isochrones, on a street network), each with
 /// its merchants by category and status, signed share, communities and households, competitor
 /// outlets and competitor-signed merchants; plus the outlet's community coverage share.
 pub async fn circles(
@@ -37,7 +56,7 @@ pub async fn circles(
     p.allow_only(&["crs"])?;
     let crs = p.crs()?;
     let params = &app.coverage;
-    let detour = app.ranking.params.detour_factor;
+    let walking = app.walking();
     let index = app.index();
     let outlet = index
         .outlets
@@ -46,34 +65,68 @@ pub async fn circles(
         .ok_or_else(|| ApiError::not_found("outlet", &path))?;
     let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
     let keep_c = |c: &Community| caller.scope.sees_shared(c.owner_org_id.as_deref());
-    let summaries = coverage::life_circles(&index, outlet.location, params, detour, &keep, &keep_c);
+    let summaries =
+        coverage::life_circles_walked(&index, outlet.location, params, &walking, &keep, &keep_c);
+    let model = summaries.first().map_or(walking.model(), |s| s.distance);
+    // On the streets the circles are the isochrones of their walking metres; otherwise circles.
+    let shapes: Option<Vec<Vec<Vec<Vec<Vec<f64>>>>>> = (model == crate::network::STREET_NETWORK)
+        .then(|| {
+            let set = walking.life_circles(outlet.location, &params.circles);
+            set.isochrones
+                .iter()
+                .map(|iso| multipolygon_coords(&iso.polygon, crs))
+                .collect()
+        });
     // Only the communities around this outlet: a request about one place stays cheap.
-    let outer_m = params.outer_circle().radius_m(detour);
-    let around: Vec<u32> = index
+    let outer = params.outer_circle();
+    let search_m = if shapes.is_some() {
+        outer.walking_m
+    } else {
+        outer.radius_m(walking.detour())
+    };
+    let mut around: Vec<u32> = index
         .communities
-        .within_radius(outlet.location, outer_m)
+        .within_radius(outlet.location, search_m)
         .iter()
         .map(|h| h.slot)
         .filter(|&s| keep_c(index.communities.item(s)))
         .collect();
-    let cov = coverage::community_coverage_of(&index, params, detour, &keep, &around);
-    let share = coverage::share_around(&index, &cov, outlet.location, outer_m);
+    if shapes.is_some() {
+        let at: Vec<Location> = around
+            .iter()
+            .map(|&s| index.communities.item(s).location)
+            .collect();
+        let walks = walking.distances(outlet.location, &at);
+        let mut k = 0;
+        around.retain(|_| {
+            k += 1;
+            walks[k - 1].metres <= outer.walking_m
+        });
+    }
+    let cov = coverage::community_coverage_of_walked(&index, params, &walking, &keep, &around);
+    let ids: std::collections::HashSet<&str> =
+        cov.iter().map(|r| r.community_id.as_str()).collect();
+    let share = coverage::share_of(&cov, &ids);
     let features: Vec<_> = summaries
         .iter()
+        .enumerate()
         .rev()
-        .map(|s| {
-            json!({
-                "type": "Feature",
-                "geometry": { "type": "Polygon", "coordinates": [ring(outlet.location, s.radius_m, crs)] },
-                "properties": s,
-            })
+        .map(|(i, s)| {
+            let geometry = match shapes.as_ref().and_then(|v| v.get(i)) {
+                Some(polys) => json!({ "type": "MultiPolygon", "coordinates": polys }),
+                None => json!({
+                    "type": "Polygon",
+                    "coordinates": [ring(outlet.location, s.radius_m, crs)],
+                }),
+            };
+            json!({ "type": "Feature", "geometry": geometry, "properties": s })
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({
         "type": "FeatureCollection",
         "features": features,
         "outlet_id": outlet.id,
-        "distance": coverage::DISTANCE_MODEL,
+        "distance": model,
         "community_coverage": share,
         "crs_code": crs.code(),
     })))
@@ -419,25 +472,11 @@ pub async fn isochrones(
             walking.isochrones(location, &minutes, kmh)
         }
     };
-    let conv = |c: &geo::Coord<f64>| {
-        let (x, y) = from_wgs84(crs, c.x, c.y);
-        vec![x, y]
-    };
     let features: Vec<serde_json::Value> = set
         .isochrones
         .iter()
         .map(|iso| {
-            let polys: Vec<Vec<Vec<Vec<f64>>>> = iso
-                .polygon
-                .0
-                .iter()
-                .map(|poly| {
-                    std::iter::once(poly.exterior())
-                        .chain(poly.interiors())
-                        .map(|ring| ring.0.iter().map(conv).collect())
-                        .collect()
-                })
-                .collect();
+            let polys = multipolygon_coords(&iso.polygon, crs);
             json!({
                 "type": "Feature",
                 "geometry": {"type": "MultiPolygon", "coordinates": polys},

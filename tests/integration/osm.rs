@@ -671,3 +671,114 @@ async fn without_a_network_distances_are_straight_lines_and_say_so(db: &TestDb) 
     }
 }
 both_backends!(without_a_network_distances_are_straight_lines_and_say_so);
+
+/// On an imported network the life circles are walked: every circle says `street_network`, is
+/// drawn as the isochrone of its walking metres, and counts exactly the merchants, communities
+/// and households whose walk from the outlet (asked one by one, independently of the circle
+/// code) is within it; the community coverage counts the communities within the outer walk.
+async fn life_circles_on_the_network_count_what_the_streets_reach(db: &TestDb) {
+    use actix_web::{test, App as ActixApp};
+    let a = app(db).await;
+    let mut opts = options();
+    opts.our_banks = vec!["Liechtensteinische Landesbank".into()];
+    import(&a, EXTRACT, &opts, &Access::system("test"))
+        .await
+        .unwrap();
+    let a2 = a.clone();
+    let svc = test::init_service(
+        ActixApp::new().configure(move |cfg| ecomap::http::configure(cfg, a2, None)),
+    )
+    .await;
+    let token = crate::api::bearer(&a, Role::Admin, None, false).await;
+    let get = |uri: String| {
+        test::TestRequest::get()
+            .uri(&uri)
+            .insert_header(token.clone())
+            .to_request()
+    };
+    let walking = a.walking();
+    assert_eq!(walking.model(), "street_network");
+    let mut checked_outlets = 0;
+    // Circles that the straight line × detour would have counted differently.
+    let mut differ = 0;
+    let outlets: Vec<(String, ecomap::domain::Location)> = a
+        .index()
+        .outlets
+        .items()
+        .iter()
+        .map(|o| (o.id.clone(), o.location))
+        .collect();
+    for (id, at) in outlets {
+        let (s, c) = crate::api::body_json(
+            test::call_service(&svc, get(format!("/api/outlets/{id}/circles"))).await,
+        )
+        .await;
+        assert_eq!(s, 200, "{c}");
+        let on_network = match &walking {
+            ecomap::network::Walking::Network(n) => n.snap(at).is_some(),
+            _ => false,
+        };
+        let want_model = if on_network {
+            "street_network"
+        } else {
+            "straight_line_x_detour"
+        };
+        assert_eq!(c["distance"], want_model, "{id}");
+        let feats = c["features"].as_array().unwrap();
+        assert_eq!(feats.len(), 3);
+        let (merchants, communities, straight): (Vec<_>, Vec<_>, Vec<_>) = {
+            let index = a.index();
+            (
+                index
+                    .merchants
+                    .items()
+                    .iter()
+                    .map(|m| walking.distance(at, m.location).metres)
+                    .collect(),
+                index
+                    .communities
+                    .items()
+                    .iter()
+                    .map(|c| (walking.distance(at, c.location).metres, c.households))
+                    .collect(),
+                index
+                    .merchants
+                    .items()
+                    .iter()
+                    .map(|m| m.location.distance_m(&at) * walking.detour())
+                    .collect(),
+            )
+        };
+        for f in feats {
+            let p = &f["properties"];
+            let walk = p["walking_m"].as_f64().unwrap();
+            assert_eq!(p["distance"], want_model);
+            if on_network {
+                assert_eq!(f["geometry"]["type"], "MultiPolygon", "{id}");
+            }
+            let n = merchants.iter().filter(|&&d| d <= walk).count() as u64;
+            assert_eq!(p["merchants"].as_u64(), Some(n), "{id} {walk} m");
+            differ += usize::from(straight.iter().filter(|&&d| d <= walk).count() as u64 != n);
+            let near: Vec<_> = communities.iter().filter(|(d, _)| *d <= walk).collect();
+            assert_eq!(p["communities"].as_u64(), Some(near.len() as u64), "{id}");
+            let hh: u64 = near.iter().map(|(_, h)| u64::from(*h)).sum();
+            assert_eq!(p["households"].as_u64(), Some(hh), "{id}");
+            if walk == 1000.0 {
+                assert_eq!(
+                    c["community_coverage"]["communities"].as_u64(),
+                    Some(near.len() as u64),
+                    "{id}"
+                );
+            }
+        }
+        if on_network {
+            checked_outlets += 1;
+        }
+    }
+    assert!(
+        checked_outlets >= 3,
+        "{checked_outlets} outlets on the network"
+    );
+    assert!(differ > 0, "the streets change some circle's count");
+}
+both_backends!(life_circles_on_the_network_count_what_the_streets_reach);

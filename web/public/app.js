@@ -51,7 +51,7 @@
       walk_m: '步行 {m} m', signed: '已签约', signed_share: '签约率', not_signed: '未签约', communities_n: '小区',
       competitor_outlets: '他行网点', competitor_signed_merchants: '已签他行商户', community_coverage: '小区覆盖',
       coverage_line: '{covered} / {total} 户（{cc} / {c} 个小区）', coverage_note: '有足够签约商户（超市、生鲜、餐饮、医药）的小区户数占比',
-      by_category: '业态构成', by_status: '拓展状态', count: '数量', share: '占比', none: '无', distance_model: '距离按直线 × 绕行系数估算',
+      by_category: '业态构成', by_status: '拓展状态', count: '数量', share: '占比', none: '无', distance_model: '距离按直线 × 绕行系数估算', distance_network: '步行距离按街道路网计算（生活圈为等时圈）',
       coverage_grid: '覆盖网格', grid_by: '着色', grid_signed_share: '签约率', grid_merchants: '商户数', whitespace: '空白区',
       whitespace_note: '有需求（户数或客流）但无签约商户', no_merchants: '无商户', grid_zoom_hint: '放大到 10 级以上显示网格',
       hex: '网格', prospects: '未拓展', footfall_day: '日客流', priority_sum: '优先分合计',
@@ -97,7 +97,7 @@
       walk_m: '{m} m walk', signed: 'Signed', signed_share: 'Signed share', not_signed: 'Not signed', communities_n: 'Communities',
       competitor_outlets: 'Competitor outlets', competitor_signed_merchants: 'Signed with competitors', community_coverage: 'Community coverage',
       coverage_line: '{covered} / {total} households ({cc} / {c} communities)', coverage_note: 'Share of households in communities with enough signed merchants (supermarket, fresh food, dining, health)',
-      by_category: 'By category', by_status: 'By status', count: 'Count', share: 'Share', none: 'none', distance_model: 'Distances: straight line × detour factor',
+      by_category: 'By category', by_status: 'By status', count: 'Count', share: 'Share', none: 'none', distance_model: 'Distances: straight line × detour factor', distance_network: 'Walking distances on the street network (circles are isochrones)',
       coverage_grid: 'Coverage grid', grid_by: 'Colour', grid_signed_share: 'Signed share', grid_merchants: 'Merchants', whitespace: 'White space',
       whitespace_note: 'Demand (households or footfall) but nothing signed', no_merchants: 'No merchants', grid_zoom_hint: 'Zoom to 10 or closer to see the grid',
       hex: 'Hex', prospects: 'Prospects', footfall_day: 'Daily footfall', priority_sum: 'Priority sum',
@@ -1185,7 +1185,8 @@
       `</tbody></table><h3>${esc(t('by_status'))}</h3><p id="circle-status">` +
       Object.keys(STATUS).filter((k) => pick.by_status[k]).map((k) =>
         `<span data-status="${k}"><span class="dot" style="background:${STATUS[k][0]}"></span>${esc(statusName(k))} <b>${pick.by_status[k]}</b></span>`).join(' ') +
-      `</p><p class="note">${esc(t('distance_model'))}</p>`;
+      `</p><p class="note" id="circles-distance" data-distance="${esc(c.distance)}">` +
+      `${esc(t(c.distance === 'street_network' ? 'distance_network' : 'distance_model'))}</p>`;
     sec.querySelectorAll('#circle-pick button').forEach((b) => b.addEventListener('click', () => {
       state.circleMinutes = Number(b.dataset.minutes);
       renderCircles();

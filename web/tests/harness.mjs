@@ -19,7 +19,7 @@
 //   });
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -91,11 +91,21 @@ export function freePort() {
 
 /**
  * Starts `ecomap --db <tmp>/demo.sqlite serve --demo --bind 127.0.0.1:<port>` and waits for
- * /api/health. Returns { baseUrl, health, stderr(), stop() }.
+ * /api/health. Returns { baseUrl, health, stderr(), stop() }. `setup`: ecomap commands (argument
+ * lists) run on the same database first, e.g. an OpenStreetMap import (then `--demo` only adds
+ * the demo logins, since the database already has merchants).
  */
-export async function startServer() {
+export async function startServer({ setup = [] } = {}) {
   const bin = findBinary();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ecomap-browser-'));
+  for (const cmd of setup) {
+    const full = ['--db', path.join(dir, 'demo.sqlite'), ...cmd];
+    const r = spawnSync(bin, full, { cwd: REPO, encoding: 'utf8', env: { ...process.env, RUST_LOG: 'warn' } });
+    if (r.status !== 0) {
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`setup failed: ${bin} ${full.join(' ')}\n--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`);
+    }
+  }
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const args = ['--db', path.join(dir, 'demo.sqlite'), 'serve', '--demo', '--bind', `127.0.0.1:${port}`];
@@ -197,7 +207,7 @@ export async function loginCookie(baseUrl, username) {
  *   app.api(path, as = 'admin') (GET JSON from the server as that demo user; as = null: not
  *   signed in), app.open(t, path, options) -> { page, context, issues, requests }.
  */
-export function useApp() {
+export function useApp(serverOptions = {}) {
   const pagesPerTest = new WeakMap();
   const cookies = new Map();
   const app = {
@@ -275,7 +285,7 @@ export function useApp() {
     },
   };
   before(async () => {
-    app.server = await startServer();
+    app.server = await startServer(serverOptions);
     // /api/health tells counts only to a signed-in user.
     app.server.health = await app.api('/api/health');
     app.browser = await launchBrowser();
