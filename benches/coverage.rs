@@ -84,7 +84,11 @@ fn benches(c: &mut Criterion) {
         (_, Err(e)) => panic!("builtin coverage parameters: {e}"),
     };
     let detour = scoring.detour_factor;
-    let stats = estimate(&index, &scoring);
+    let stats = estimate(
+        &index,
+        &scoring,
+        &ecomap::network::Walking::straight(scoring.detour_factor),
+    );
     // A stand-in for the priorities the HTTP layer passes: a per-slot lookup.
     let prio: Vec<f64> = stats.footfall.iter().map(|f| f / 1_000.0).collect();
 

@@ -17,7 +17,13 @@
 //!   graph), our CSR loop against `pathfinding::dijkstra_reach` (bounded by stopping its
 //!   iterator) and `petgraph::algo::dijkstra` (no bound: the whole graph), the measurement
 //!   behind the choice of our own loop;
-//! - `liechtenstein/*`: the real network's build, load and a 15-minute isochrone in Vaduz.
+//! - `liechtenstein/*`: the real network's build, load and a 15-minute isochrone in Vaduz; the
+//!   scoring warm state (Huff estimates + territories) on the extract's merchants and
+//!   communities with straight-line and with network Huff distances (`warm_state_*`), and one
+//!   outlet's priority list within 2 km either way (`rank_2km_*`). Only these:
+//!   `cargo bench --bench network -- liechtenstein/`;
+//! - `synthetic_warm/*`: the same warm state on the synthetic city's streets (chains graph)
+//!   with the generator's city grown to 14,000 merchants and 600 communities.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -26,10 +32,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ecomap::domain::Location;
+use ecomap::index::SpatialIndex;
 use ecomap::network::synthetic::GridCity;
 use ecomap::network::{
-    Compress, NetworkDistances, NetworkParams, Search, StreetNetwork, WalkRules,
+    Compress, NetworkDistances, NetworkParams, Search, StreetNetwork, WalkRules, Walking,
 };
+use ecomap::scoring::{assign, estimate, rank, ScoringParams, TerritoryMethod};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -95,6 +103,7 @@ fn bench(c: &mut Criterion) {
         StreetNetwork::from_bytes(&blob).expect("load")
     });
     eprintln!("stored chains network: {:.1} MB", blob.len() as f64 / 1e6);
+    let chains_nd = NetworkDistances::new(Arc::new(chains.clone()), params, 1.3);
     let graphs = [("chains", chains), ("nodes", every), ("dense", dense)];
     for (name, g) in &graphs {
         eprintln!("{name}: {:?}", g.stats());
@@ -187,6 +196,44 @@ fn bench(c: &mut Criterion) {
     });
     dj.finish();
 
+    // The scoring warm state on the synthetic city's streets: the generator's city grown to
+    // 14,000 merchants (8.9 km radius, within the 20 × 20 km grid) and 600 communities.
+    let data = SpatialIndex::build(ecomap::gen::generate(&ecomap::gen::GenConfig {
+        seed: 42,
+        merchants: 14_000,
+        communities: 600,
+        outlets_ours: 60,
+        outlets_competitors: 20,
+        center: city.center,
+        ..Default::default()
+    }));
+    let sp = ScoringParams::builtin().expect("scoring params");
+    let straight = Walking::straight(sp.detour_factor);
+    let on_grid = Walking::Network(chains_nd);
+    let warm = |w: &Walking| {
+        (
+            estimate(&data, &sp, w),
+            assign(&data, &sp, TerritoryMethod::Nearest, None),
+        )
+    };
+    timed(
+        "synthetic warm state, straight line × 1.3 (once, cold)",
+        || black_box(warm(&straight)),
+    );
+    timed("synthetic warm state, street network (once, cold)", || {
+        black_box(warm(&on_grid))
+    });
+    let mut sw = c.benchmark_group("synthetic_warm");
+    sw.sample_size(10).measurement_time(Duration::from_secs(10));
+    sw.bench_function("warm_state_straight", |b| {
+        b.iter(|| black_box(warm(&straight)))
+    });
+    sw.bench_function("warm_state_network", |b| {
+        b.iter(|| black_box(warm(&on_grid)))
+    });
+    sw.finish();
+    drop(data);
+
     let Some(path) = fixture() else {
         eprintln!("the Liechtenstein fixture is missing: its benchmarks are skipped");
         return;
@@ -219,6 +266,73 @@ fn bench(c: &mut Criterion) {
     lg.bench_function("isochrone_15min_vaduz", |b| {
         b.iter(|| black_box(li_nd.isochrones_m(vaduz, &[15.0], &[1125.0])))
     });
+
+    // The scoring warm state (Huff footfall estimates + C side + territories, what
+    // `App::warm` computes after every write) on the extract's own merchants and communities,
+    // with Huff distances in a straight line × 1.3 and on the network; and one outlet's
+    // priority list within 2 km (one search from the outlet).
+    let mut opts = ecomap::ingest::osm::OsmOptions::builtin().expect("osm options");
+    opts.our_banks = vec!["Liechtensteinische Landesbank".into()];
+    let cats = ecomap::domain::Categories::builtin().expect("categories");
+    let parsed = ecomap::ingest::osm::read(&bytes, &opts, &cats, &mut |_| {}).expect("osm");
+    let index = SpatialIndex::build(ecomap::domain::Dataset {
+        merchants: parsed.merchants,
+        communities: parsed.communities,
+        outlets: parsed.outlets,
+        ..Default::default()
+    });
+    let sp = ScoringParams::builtin().expect("scoring params");
+    let straight = Walking::straight(sp.detour_factor);
+    let network = Walking::Network(li_nd.clone());
+    let warm = |w: &Walking| {
+        (
+            estimate(&index, &sp, w),
+            assign(&index, &sp, TerritoryMethod::Nearest, None),
+        )
+    };
+    eprintln!(
+        "liechtenstein data: {} merchants, {} communities, {} outlets",
+        index.merchants.len(),
+        index.communities.len(),
+        index.outlets.len()
+    );
+    timed(
+        "liechtenstein warm state, straight line × 1.3 (once, cold)",
+        || black_box(warm(&straight)),
+    );
+    timed(
+        "liechtenstein warm state, street network (once, cold)",
+        || black_box(warm(&network)),
+    );
+    lg.bench_function("warm_state_straight", |b| {
+        b.iter(|| black_box(warm(&straight)))
+    });
+    lg.bench_function("warm_state_network", |b| {
+        b.iter(|| black_box(warm(&network)))
+    });
+    let stats = estimate(&index, &sp, &network);
+    if let Some(o) = index.outlets.items().iter().find(|o| o.is_ours()) {
+        for (name, w) in [
+            ("rank_2km_straight", &straight),
+            ("rank_2km_network", &network),
+        ] {
+            lg.bench_function(name, |b| {
+                b.iter(|| {
+                    black_box(rank(
+                        &index,
+                        &stats,
+                        &sp,
+                        &sp.weights,
+                        w,
+                        o.location,
+                        2_000.0,
+                        &|_| true,
+                        usize::MAX,
+                    ))
+                })
+            });
+        }
+    }
     lg.finish();
 }
 

@@ -51,7 +51,11 @@ fn score_all(
 
 fn print_context(index: &SpatialIndex, params: &ScoringParams) {
     let t0 = Instant::now();
-    let stats = estimate(index, params);
+    let stats = estimate(
+        index,
+        params,
+        &ecomap::network::Walking::straight(params.detour_factor),
+    );
     let t1 = Instant::now();
     let t = assign(index, params, TerritoryMethod::Nearest, None);
     let t2 = Instant::now();
@@ -108,18 +112,19 @@ fn benches(c: &mut Criterion) {
         Err(e) => panic!("builtin scoring parameters: {e}"),
     };
     print_context(&index, &params);
+    let straight = ecomap::network::Walking::straight(params.detour_factor);
 
     let mut g = c.benchmark_group("recompute");
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(10));
     g.bench_function("a_estimate_1m_merchants_20k_communities", |b| {
-        b.iter(|| black_box(estimate(&index, &params)))
+        b.iter(|| black_box(estimate(&index, &params, &straight)))
     });
     g.bench_function("b_assign_nearest_1m_merchants_1600_outlets", |b| {
         b.iter(|| black_box(assign(&index, &params, TerritoryMethod::Nearest, None)))
     });
-    let stats = estimate(&index, &params);
+    let stats = estimate(&index, &params, &straight);
     let territories = assign(&index, &params, TerritoryMethod::Nearest, None);
     g.bench_function("c_score_every_merchant_against_its_outlet", |b| {
         b.iter(|| black_box(score_all(&index, &stats, &params, &territories)))
@@ -150,6 +155,7 @@ fn benches(c: &mut Criterion) {
                 &stats,
                 &params,
                 &params.weights,
+                &straight,
                 round_robin(),
                 1_000.0,
                 &|_| true,
@@ -164,6 +170,7 @@ fn benches(c: &mut Criterion) {
                 &stats,
                 &params,
                 &params.weights,
+                &straight,
                 round_robin(),
                 1_000.0,
                 &|_| true,

@@ -110,7 +110,11 @@ fn bench(c: &mut Criterion) {
 
     // Other layers at z14 (and the coverage grid uncached, which the server caches).
     let scoring = ScoringParams::builtin().expect("params");
-    let stats = estimate(&index, &scoring);
+    let stats = estimate(
+        &index,
+        &scoring,
+        &ecomap::network::Walking::straight(scoring.detour_factor),
+    );
     let cov = CoverageParams::builtin().expect("params");
     let zero = |_: u32| 0.0;
     let inputs = tiles::CoverageInputs {

@@ -38,7 +38,8 @@ fn main() {
     }));
     let sp = ScoringParams::builtin().expect("scoring params");
     let vp = VisitParams::builtin().expect("visit params");
-    let stats = estimate(&index, &sp);
+    let straight = ecomap::network::Walking::straight(sp.detour_factor);
+    let stats = estimate(&index, &sp, &straight);
     let walk = StraightLine {
         detour_factor: sp.detour_factor,
     };
@@ -58,6 +59,7 @@ fn main() {
             &stats,
             &sp,
             &sp.weights,
+            &straight,
             o.location,
             vp.candidate_radius_m,
             &|_| true,

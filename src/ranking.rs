@@ -1,5 +1,7 @@
 //! The scoring models' warm state inside the running application: footfall estimates,
-//! catchments and territories computed once from the index and dropped on every write, and the
+//! catchments and territories computed once from the index (Huff distances on the street network
+//! when one is loaded, see [`crate::scoring::footfall`]) and dropped on every write, and on a new
+//! network (an administrator's OSM import), and the
 //! versioned scoring weights per org node (a change applies at once, without a restart).
 
 use std::collections::HashMap;
@@ -50,9 +52,18 @@ impl Ranking {
         }
     }
 
-    /// Drops the warm state: the data changed.
+    /// Drops the warm state: the data or the street network changed.
     pub fn invalidate(&self) {
         *self.warm.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Replaces every stored weights version (another process changed some).
+    pub(crate) fn replace_weights(&self, stored: Vec<WeightsVersion>) {
+        let mut weights: HashMap<String, Vec<WeightsVersion>> = HashMap::new();
+        for v in stored {
+            weights.entry(v.org_node_id.clone()).or_default().push(v);
+        }
+        *self.weights.write().unwrap_or_else(|e| e.into_inner()) = weights;
     }
 
     pub fn history(&self, node: &str) -> Vec<WeightsVersion> {
@@ -78,12 +89,22 @@ impl App {
             return w.clone();
         }
         let index = self.index();
+        // Changes to the data and to the street network are marked (`App::changed`) under the
+        // index's write lock, so neither moves while this holds the read lock.
+        let generation = self.generation();
+        let walking = self.walking();
         let warm = Arc::new(Warm {
-            stats: estimate(&index, &self.ranking.params),
+            stats: estimate(&index, &self.ranking.params, &walking),
             territories: assign(&index, &self.ranking.params, TerritoryMethod::Nearest, None),
         });
         drop(index);
-        *self.ranking.warm.write().unwrap_or_else(|e| e.into_inner()) = Some(warm.clone());
+        let mut kept = self.ranking.warm.write().unwrap_or_else(|e| e.into_inner());
+        // A change marked since the index was read has dropped the state this one was computed
+        // from (and moved the generation on before dropping it): answer with it, but do not keep
+        // it. (A weights change moves the generation too; the next call then computes again.)
+        if self.generation() == generation {
+            *kept = Some(warm.clone());
+        }
         warm
     }
 

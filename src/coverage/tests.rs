@@ -71,7 +71,11 @@ fn outlet(id: &str, north_m: f64, competitor: Option<&str>) -> Outlet {
 fn leshan() -> (SpatialIndex, MerchantStats, ScoringParams) {
     let index = SpatialIndex::build(generate(&GenConfig::default()));
     let scoring = ScoringParams::builtin().unwrap();
-    let stats = estimate(&index, &scoring);
+    let stats = estimate(
+        &index,
+        &scoring,
+        &crate::network::Walking::straight(scoring.detour_factor),
+    );
     (index, stats, scoring)
 }
 
@@ -518,6 +522,7 @@ fn whitespace_flags_a_hex_with_households_and_no_signed_merchant() {
         estimated: vec![true; 3],
         cside: vec![0.0; 3],
         area: vec![None; 3],
+        distance: crate::network::STRAIGHT_LINE_X_DETOUR,
     };
     let hexes = grid(
         &index,

@@ -26,8 +26,11 @@ fn ring(at: Location, radius_m: f64, crs: Crs) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// A GeoJSON MultiPolygon's coordinates: polygons → rings → positions → `[lon, lat]`.
+type MultiPolygonCoords = Vec<Vec<Vec<Vec<f64>>>>;
+
 /// GeoJSON MultiPolygon coordinates of `mp` (WGS-84) in `crs`.
-fn multipolygon_coords(mp: &geo::MultiPolygon<f64>, crs: Crs) -> Vec<Vec<Vec<Vec<f64>>>> {
+fn multipolygon_coords(mp: &geo::MultiPolygon<f64>, crs: Crs) -> MultiPolygonCoords {
     let conv = |c: &geo::Coord<f64>| {
         let (x, y) = from_wgs84(crs, c.x, c.y);
         vec![x, y]
@@ -69,8 +72,8 @@ pub async fn circles(
         coverage::life_circles_walked(&index, outlet.location, params, &walking, &keep, &keep_c);
     let model = summaries.first().map_or(walking.model(), |s| s.distance);
     // On the streets the circles are the isochrones of their walking metres; otherwise circles.
-    let shapes: Option<Vec<Vec<Vec<Vec<Vec<f64>>>>>> = (model == crate::network::STREET_NETWORK)
-        .then(|| {
+    let shapes: Option<Vec<MultiPolygonCoords>> =
+        (model == crate::network::STREET_NETWORK).then(|| {
             let set = walking.life_circles(outlet.location, &params.circles);
             set.isochrones
                 .iter()

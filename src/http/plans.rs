@@ -22,6 +22,7 @@ use super::Shared;
 use crate::domain::{Merchant, Outlet};
 use crate::geo::crs::{from_wgs84, Crs};
 use crate::index::SpatialIndex;
+use crate::network::Walking;
 use crate::storage::visits::PipelineRow;
 use crate::visits::agenda::{Agenda, Mark};
 use crate::visits::hours::hhmm;
@@ -62,7 +63,8 @@ fn parse_date(p: &Params, key: &str) -> Result<NaiveDate, ApiError> {
 
 /// Reads the parameters both plans share, finds the outlet and builds the candidates: the
 /// outlet's ranked territory, plus due follow-ups and hand-picked merchants wherever they
-/// rank, minus what the pipeline leaves out for the days `from..=until`.
+/// rank, minus what the pipeline leaves out for the days `from..=until`. Priorities decay with
+/// the walking metres from the outlet as `walking` walks them (the plan's own).
 /// `rows` are the pipeline's (`Store::pipelines_to_plan(from)`), read before the index was
 /// taken: a merchant missing from the index (deleted since) is simply not planned. Slots refer
 /// to `index`, which the caller holds until the plan is rendered.
@@ -70,6 +72,7 @@ fn parse_date(p: &Params, key: &str) -> Result<NaiveDate, ApiError> {
 fn inputs(
     app: &Shared,
     index: &SpatialIndex,
+    walking: &Walking,
     caller: &Caller,
     outlet_id: &str,
     p: &Params,
@@ -159,6 +162,7 @@ fn inputs(
         &warm.stats,
         &app.ranking.params,
         &effective.weights,
+        walking,
         outlet.location,
         params.candidate_radius_m,
         &keep,
@@ -177,28 +181,40 @@ fn inputs(
     // Follow-ups and hand-picked merchants are planned wherever they rank (a signed merchant
     // due for a maintenance visit scores nothing but is still a must-visit).
     let mut have: HashSet<u32> = request.candidates.iter().map(|c| c.slot).collect();
-    let extra = agenda
+    let extra: Vec<u32> = agenda
         .follow_ups
         .iter()
         .map(|&(s, _)| s)
         .filter(|&s| is_ours(s))
-        .chain(hand_picked.iter().copied());
-    for slot in extra {
-        if have.insert(slot) {
-            let m = index.merchants.item(slot);
-            let score = crate::scoring::priority::score(
-                index,
-                &warm.stats,
-                &app.ranking.params,
-                &effective.weights,
-                slot,
-                outlet.location.distance_m(&m.location),
-            )
-            .map_or(0.0, |s| s.score);
-            request
-                .candidates
-                .push(Candidate::from_merchant(slot, m, score));
-        }
+        .chain(hand_picked.iter().copied())
+        .filter(|&s| have.insert(s))
+        .collect();
+    let to: Vec<_> = extra
+        .iter()
+        .map(|&s| index.merchants.item(s).location)
+        .collect();
+    // One search for all of them.
+    let walks = if to.is_empty() {
+        Vec::new()
+    } else {
+        walking.distances(outlet.location, &to)
+    };
+    for ((&slot, at), walk) in extra.iter().zip(&to).zip(walks) {
+        let score = crate::scoring::priority::score_walked(
+            index,
+            &warm.stats,
+            &app.ranking.params,
+            &effective.weights,
+            slot,
+            outlet.location.distance_m(at),
+            walk,
+        )
+        .map_or(0.0, |s| s.score);
+        request.candidates.push(Candidate::from_merchant(
+            slot,
+            index.merchants.item(slot),
+            score,
+        ));
     }
     // Which of the merchants the plan and its answer mention are the outlet's own.
     let ours: HashSet<u32> = request
@@ -247,7 +263,9 @@ pub async fn outlet_plan(
     let walking = solver_walking(&app);
     let rows = app.store.pipelines_to_plan(date).await?;
     let index = app.index();
-    let mut inp = inputs(&app, &index, &caller, &path, &p, &rows, date, date)?;
+    let mut inp = inputs(
+        &app, &index, &walking, &caller, &path, &p, &rows, date, date,
+    )?;
     // Due follow-ups of the outlet's own are must-visits today, with the hand-picked ones.
     let due: Vec<u32> = inp
         .agenda
@@ -314,7 +332,9 @@ pub async fn outlet_week(
     let walking = solver_walking(&app);
     let rows = app.store.pipelines_to_plan(from).await?;
     let index = app.index();
-    let inp = inputs(&app, &index, &caller, &path, &p, &rows, from, until)?;
+    let inp = inputs(
+        &app, &index, &walking, &caller, &path, &p, &rows, from, until,
+    )?;
     let week = WeekRequest {
         day: inp.request.clone(),
         follow_ups: inp

@@ -18,7 +18,10 @@ use crate::scoring::priority::rank;
 use crate::scoring::territory::{assign, TerritoryMethod};
 
 /// `GET /api/outlets/{id}/priorities?radius_m=&category=&status=&q=&territory=&limit=&crs=`:
-/// which merchants this outlet should win first, best first, each with its breakdown.
+/// which merchants this outlet should win first, best first, each with its breakdown. The
+/// circle is `radius_m` in a straight line; the distance factor decays with walking metres, on
+/// the street network when one is loaded (`distance` says which, for the answer and for each
+/// merchant; `walking_m` is `null` where the network has no way to the merchant).
 pub async fn priorities(
     app: Shared,
     caller: Caller,
@@ -73,12 +76,15 @@ pub async fn priorities(
                         .flatten()
                 }) == outlet_slot)
     };
-    // Rank the whole circle (a few thousand merchants at most) so that `total` counts them all.
+    // Rank the whole circle (a few thousand merchants at most) so that `total` counts them all;
+    // on a street network, one search from the outlet walks to all of them.
+    let walking = app.walking();
     let mut ranked = rank(
         &index,
         &warm.stats,
         &app.ranking.params,
         &effective.weights,
+        &walking,
         outlet.location,
         radius_m,
         &keep,
@@ -102,7 +108,15 @@ pub async fn priorities(
             f.set_property("rank", i + 1);
             f.set_property("score", (pr.score * 10_000.0).round() / 10_000.0);
             f.set_property("distance_m", (pr.distance_m * 10.0).round() / 10.0);
-            f.set_property("walking_m", (pr.walking_m * 10.0).round() / 10.0);
+            // `null` where the network has no way to the merchant.
+            f.set_property(
+                "walking_m",
+                json!(pr
+                    .walking_m
+                    .is_finite()
+                    .then(|| (pr.walking_m * 10.0).round() / 10.0)),
+            );
+            f.set_property("distance", pr.distance);
             f.set_property(
                 "footfall_estimate",
                 warm.stats.footfall[pr.merchant_slot as usize].round(),
@@ -119,7 +133,11 @@ pub async fn priorities(
         json!({
             "outlet_id": outlet.id,
             "radius_m": radius_m,
-            "distance": "straight_line_x_detour",
+            // The walking model in use (each merchant says how its `walking_m` was measured:
+            // one off the network falls back to straight line × detour), and the one the Huff
+            // footfall estimates were walked with.
+            "distance": walking.model(),
+            "footfall_distance": warm.stats.distance,
             "detour_factor": app.ranking.params.detour_factor,
             "weights": effective,
             "total": total,

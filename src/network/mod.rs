@@ -12,8 +12,10 @@
 //! [`DistanceMatrix`], [`IsochroneSet`]) carries the model that gave it, since a point off the
 //! network falls back on its own. It gives:
 //!
-//! - [`Walking::distances`]: one origin to many points (one search): Huff distances, priority
-//!   distance decay;
+//! - [`Walking::distances`]: one origin to many points (one search): priority distance decay
+//!   ([`crate::scoring::rank`]); [`NetworkDistances::distances_snapped`], the same with the
+//!   caller's search memory and snaps and a bound: Huff distances ([`crate::scoring::estimate`],
+//!   one search per community, each merchant snapped once);
 //! - [`Walking::matrix_with_models`] and `impl WalkingDistances` ([`crate::visits::plan`]):
 //!   the visit planner's matrix, usable as it is (`plan(&req, &walking, …)`);
 //! - [`Walking::isochrones`] (minutes at a speed) and [`Walking::life_circles`] (the

@@ -1039,6 +1039,56 @@ fn on_a_grid_walks_are_manhattan_and_a_river_forces_the_bridge() {
     assert!(iso[0].polygon.contains(&Point::new(east.lon(), east.lat())));
 }
 
+/// The Huff estimate's way of walking: snaps made once, one search memory reused from origin to
+/// origin, the search bounded. Within the bound it gives `distances`' answers exactly; beyond it,
+/// the same or no way (infinite); points off the network are straight line × detour whatever the
+/// bound.
+#[test]
+fn snapped_walks_with_a_reused_search_and_a_bound_agree_with_distances() {
+    let (city, net) = grid(
+        Some(River {
+            column: 25,
+            bridge_every: 10,
+        }),
+        0,
+    );
+    let nd = NetworkDistances::new(net.clone(), NetworkParams::default(), DETOUR);
+    let mut to: Vec<Location> = (-6..=6)
+        .flat_map(|i| (-6..=6).map(move |j| (i, j)))
+        .map(|(i, j)| at(city.at(i as f64 * 75.0, j as f64 * 75.0 + 20.0)))
+        .collect();
+    // Off the grid (which ends at ±2 km): straight line × detour.
+    to.push(at(city.at(0.0, 2_600.0)));
+    let snaps: Vec<Option<Snap>> = to.iter().map(|p| nd.snap(*p)).collect();
+    assert!(snaps.last().unwrap().is_none());
+    let mut search = Search::new(&net);
+    let bound = 600.0;
+    let (mut within, mut beyond) = (0, 0);
+    for origin in [(0.0, 0.0), (160.0, 80.0), (-300.0, 250.0), (400.0, -120.0)] {
+        let from = at(city.at(origin.0, origin.1));
+        let want = nd.distances(from, &to);
+        let got = nd.distances_snapped(&mut search, from, &to, &snaps, bound);
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.model, w.model);
+            if w.model == STRAIGHT_LINE_X_DETOUR || w.metres <= bound {
+                assert_eq!(g.metres, w.metres);
+                within += 1;
+            } else {
+                // The bound is on the streets' part: a walk just beyond it may still be
+                // found (its off-network legs on top); otherwise it is no way.
+                assert!(
+                    g.metres == w.metres || g.metres == f64::INFINITY,
+                    "{} vs {}",
+                    g.metres,
+                    w.metres
+                );
+                beyond += usize::from(g.metres == f64::INFINITY);
+            }
+        }
+    }
+    assert!(within > 50 && beyond > 50, "{within} {beyond}");
+}
+
 #[test]
 fn grid_isochrones_follow_the_streets() {
     let (city, net) = grid(None, 0);

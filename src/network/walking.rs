@@ -114,21 +114,64 @@ impl NetworkDistances {
             return to.iter().map(|t| self.straight(from, *t)).collect();
         };
         let snaps: Vec<Option<Snap>> = to.iter().map(|t| self.snap(*t)).collect();
-        let on: Vec<Snap> = snaps.iter().flatten().copied().collect();
         let mut search = Search::new(&self.network);
-        let found = self
-            .network
-            .walk_from(&mut search, &sf, &on, self.params.max_search_m);
+        self.walks(&mut search, from, &sf, to, &snaps, self.params.max_search_m)
+    }
+
+    /// [`NetworkDistances::distances`] for callers that walk from many origins to points they
+    /// meet again and again (the Huff estimate: every community to the merchants in its reach):
+    /// `snaps[i]` is `to[i]`'s [`NetworkDistances::snap`], computed once by the caller, and
+    /// `search` is the caller's working memory ([`Search::new`] once per thread), reused.
+    /// The search stops at `max_m` (at most `params.max_search_m`): every walk up to `max_m` is
+    /// exact, a longer one on the network is either exact or `f64::INFINITY` (the bound is on
+    /// the streets' part of the walk), so `max_m` should be the longest walk the caller keeps.
+    /// Points off the network are straight line × detour, whatever their length.
+    pub fn distances_snapped(
+        &self,
+        search: &mut Search,
+        from: Location,
+        to: &[Location],
+        snaps: &[Option<Snap>],
+        max_m: f64,
+    ) -> Vec<Walk> {
+        debug_assert_eq!(to.len(), snaps.len());
+        let Some(sf) = self.snap(from) else {
+            return to.iter().map(|t| self.straight(from, *t)).collect();
+        };
+        let max_m = if max_m.is_nan() {
+            self.params.max_search_m
+        } else {
+            max_m.min(self.params.max_search_m)
+        };
+        self.walks(search, from, &sf, to, snaps, max_m)
+    }
+
+    /// One search from the snapped `from` to the snapped ones of `to`; the others straight.
+    fn walks(
+        &self,
+        search: &mut Search,
+        from: Location,
+        sf: &Snap,
+        to: &[Location],
+        snaps: &[Option<Snap>],
+        max_m: f64,
+    ) -> Vec<Walk> {
+        let on: Vec<Snap> = snaps.iter().flatten().copied().collect();
+        let found = if on.is_empty() {
+            Vec::new()
+        } else {
+            self.network.walk_from(search, sf, &on, max_m)
+        };
         let mut k = 0;
         to.iter()
-            .zip(&snaps)
+            .zip(snaps)
             .map(|(t, s)| match s {
                 None => self.straight(from, *t),
                 Some(st) => {
-                    let d = found[k];
+                    let d = found.get(k).copied().flatten();
                     k += 1;
                     Walk {
-                        metres: self.pair(&sf, st, d),
+                        metres: self.pair(sf, st, d),
                         model: STREET_NETWORK,
                     }
                 }

@@ -1,10 +1,29 @@
 //! The visit priority of a merchant for an outlet's staff: a weighted sum of eight factors, each
 //! normalised to 0..=1, explained factor by factor (see [`crate::scoring`] for the formula).
+//!
+//! # Walking distance
+//!
+//! The distance factor decays with the walking metres from the outlet. [`rank`] takes a
+//! [`Walking`]: on the street network (one search from the outlet to every merchant in the
+//! circle) when one is loaded, else straight line × detour factor; each [`Priority`] says which
+//! measured its `walking_m` (`distance`: `"street_network"` or `"straight_line_x_detour"`, the
+//! latter also for a merchant farther than `max_snap_m` from every street, which falls back on
+//! its own). The circle itself is the straight `radius_m`, either way.
+//!
+//! A merchant the network has no way to (on another connected part of the streets, such as
+//! across a river with no bridge in the data, or farther than `max_search_m`) is still a
+//! merchant: it stays in the list, its `walking_m` is infinite — `null` in JSON — and its
+//! distance factor is 0 (`exp(−∞) = 0`; nothing becomes NaN).
+//!
+//! [`score`] scores one merchant at a straight-line distance (× detour); [`score_walked`] at a
+//! walking distance measured by the caller. Campaign plans, area surveys and coverage tiles
+//! score with [`score`] (straight line), and say so.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::domain::{AreaKind, Location, Merchant, PipelineStatus};
 use crate::index::SpatialIndex;
+use crate::network::{Walk, Walking, STRAIGHT_LINE_X_DETOUR};
 
 use super::footfall::MerchantStats;
 use super::params::{ScoringParams, Weights};
@@ -16,7 +35,9 @@ pub struct Factor {
     pub zh: &'static str,
     pub en: &'static str,
     /// In the factor's own unit: the category weight, visits/day, CNY, walking metres,
-    /// 1/0.7/0 for the area, 1/0 for flags, households.
+    /// 1/0.7/0 for the area, 1/0 for flags, households. Infinite walking metres (no way on the
+    /// network) are `null` in JSON.
+    #[serde(serialize_with = "finite_or_null")]
     pub raw: f64,
     pub normalised: f64,
     pub weight: f64,
@@ -31,8 +52,13 @@ pub struct Priority {
     pub score: f64,
     /// Straight-line distance from the outlet (or the point ranked around).
     pub distance_m: f64,
-    /// `distance_m × detour_factor`.
+    /// Walking metres from there: on the street network, or `distance_m × detour_factor`
+    /// (`distance` says which). Infinite when the network has no way to the merchant (its
+    /// distance factor is then 0); `null` in JSON.
+    #[serde(serialize_with = "finite_or_null")]
     pub walking_m: f64,
+    /// How `walking_m` was measured: `"street_network"` or `"straight_line_x_detour"`.
+    pub distance: &'static str,
     /// `"observed"` or `"estimated"` (the Huff estimate of [`super::footfall::estimate`]).
     pub footfall_source: &'static str,
     pub factors: Vec<Factor>,
@@ -138,7 +164,17 @@ fn scorable<'a>(
     (!excluded(m, params)).then_some(m)
 }
 
-/// Scores the merchant in `merchant_slot` at `distance_m` (straight line) from an outlet.
+/// A non-finite number (an infinite walk) as `null`, whatever the serializer does with it.
+fn finite_or_null<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() {
+        s.serialize_f64(*v)
+    } else {
+        s.serialize_none()
+    }
+}
+
+/// Scores the merchant in `merchant_slot` at `distance_m` (straight line) from an outlet,
+/// walking straight line × `detour_factor` ([`score_walked`] with that walk).
 /// `None` when the merchant is excluded: signed, active, or rejected (rejections have no date
 /// until visits exist, so a rejected merchant is treated as in cool-down); also for a slot
 /// outside the index or the stats, or a NaN distance.
@@ -150,10 +186,40 @@ pub fn score(
     merchant_slot: u32,
     distance_m: f64,
 ) -> Option<Priority> {
+    let walk = Walk {
+        metres: distance_m.max(0.0) * params.detour_factor,
+        model: STRAIGHT_LINE_X_DETOUR,
+    };
+    score_walked(
+        index,
+        stats,
+        params,
+        weights,
+        merchant_slot,
+        distance_m,
+        walk,
+    )
+}
+
+/// Scores the merchant in `merchant_slot` at `distance_m` (straight line) and `walk` (walking
+/// metres and their model, e.g. from [`Walking::distance`]) from an outlet. `None` as for
+/// [`score`], and for a NaN walk; an infinite walk (no way) has a distance factor of 0.
+pub fn score_walked(
+    index: &SpatialIndex,
+    stats: &MerchantStats,
+    params: &ScoringParams,
+    weights: &Weights,
+    merchant_slot: u32,
+    distance_m: f64,
+    walk: Walk,
+) -> Option<Priority> {
+    if walk.metres.is_nan() {
+        return None;
+    }
     let m = scorable(index, stats, params, merchant_slot, distance_m)?;
     let slot = merchant_slot as usize;
     let distance_m = distance_m.max(0.0);
-    let walking_m = distance_m * params.detour_factor;
+    let walking_m = walk.metres.max(0.0);
     let measured = measure(m, slot, stats, params, walking_m);
     let factors: Vec<Factor> = FACTORS
         .iter()
@@ -177,6 +243,7 @@ pub fn score(
         score,
         distance_m,
         walking_m,
+        distance: walk.model,
         footfall_source: if stats.estimated[slot] {
             "estimated"
         } else {
@@ -186,14 +253,16 @@ pub fn score(
     })
 }
 
-/// An outlet's ranked list: merchants within `radius_m` of `at` that pass `keep`, scored, best
-/// first (ties by merchant id), at most `limit`.
+/// An outlet's ranked list: merchants within `radius_m` (straight line) of `at` that pass
+/// `keep`, scored with walking distances as `walking` walks them (one search from `at` on a
+/// network), best first (ties by merchant id), at most `limit`.
 #[allow(clippy::too_many_arguments)]
 pub fn rank(
     index: &SpatialIndex,
     stats: &MerchantStats,
     params: &ScoringParams,
     weights: &Weights,
+    walking: &Walking,
     at: Location,
     radius_m: f64,
     keep: &dyn Fn(&Merchant) -> bool,
@@ -203,25 +272,58 @@ pub fn rank(
         return Vec::new();
     }
     // Score everything in the circle as a bare number first; only the kept few get the
-    // explained factor list.
-    let mut scored: Vec<(f64, u32, f64)> = Vec::new();
-    index
-        .merchants
-        .for_each_within_radius(at, radius_m, |slot, d| {
-            let Some(m) = scorable(index, stats, params, slot, d) else {
-                return;
-            };
-            if !keep(m) {
-                return;
-            }
-            let walking_m = d * params.detour_factor;
-            let v = value(
-                weights,
-                &measure(m, slot as usize, stats, params, walking_m),
-            );
-            scored.push((v, slot, d));
-        });
-    let by_rank = |a: &(f64, u32, f64), b: &(f64, u32, f64)| {
+    // explained factor list. Entries: (value, slot, straight metres, index into `walks`).
+    let valued = |m: &Merchant, slot: u32, walking_m: f64| {
+        value(
+            weights,
+            &measure(m, slot as usize, stats, params, walking_m.max(0.0)),
+        )
+    };
+    let mut scored: Vec<(f64, u32, f64, u32)> = Vec::new();
+    let mut walks: Vec<Walk> = Vec::new();
+    match walking {
+        // Straight line × detour: in the one pass over the circle, as the walk costs nothing.
+        Walking::Straight { detour } => {
+            index
+                .merchants
+                .for_each_within_radius(at, radius_m, |slot, d| {
+                    let Some(m) = scorable(index, stats, params, slot, d) else {
+                        return;
+                    };
+                    if !keep(m) {
+                        return;
+                    }
+                    scored.push((valued(m, slot, d * detour), slot, d, 0));
+                })
+        }
+        // On the network: the circle's merchants first, then one search to all of them.
+        Walking::Network(_) => {
+            let mut found: Vec<(u32, f64)> = Vec::new();
+            index
+                .merchants
+                .for_each_within_radius(at, radius_m, |slot, d| {
+                    if scorable(index, stats, params, slot, d).is_some_and(keep) {
+                        found.push((slot, d));
+                    }
+                });
+            let to: Vec<Location> = found
+                .iter()
+                .map(|&(slot, _)| index.merchants.item(slot).location)
+                .collect();
+            walks = walking.distances(at, &to);
+            scored = found
+                .iter()
+                .zip(&walks)
+                .enumerate()
+                .filter(|(_, (_, w))| !w.metres.is_nan())
+                .map(|(k, (&(slot, d), w))| {
+                    let m = index.merchants.item(slot);
+                    (valued(m, slot, w.metres), slot, d, k as u32)
+                })
+                .collect();
+        }
+    }
+    let by_rank = |a: &(f64, u32, f64, u32), b: &(f64, u32, f64, u32)| {
         b.0.total_cmp(&a.0).then_with(|| {
             index
                 .merchants
@@ -237,7 +339,16 @@ pub fn rank(
     scored.sort_unstable_by(by_rank);
     scored
         .into_iter()
-        .filter_map(|(_, slot, d)| score(index, stats, params, weights, slot, d))
+        .filter_map(|(_, slot, d, k)| {
+            let walk = match walking {
+                Walking::Straight { detour } => Walk {
+                    metres: d * detour,
+                    model: STRAIGHT_LINE_X_DETOUR,
+                },
+                Walking::Network(_) => *walks.get(k as usize)?,
+            };
+            score_walked(index, stats, params, weights, slot, d, walk)
+        })
         .collect()
 }
 
@@ -246,15 +357,21 @@ mod tests {
     use super::*;
     use crate::domain::{Dataset, Merchant};
     use crate::gen::{generate, GenConfig};
+    use crate::network::Walk;
     use crate::scoring::footfall::{estimate, tests::merchant};
 
     fn params() -> ScoringParams {
         ScoringParams::builtin().unwrap()
     }
 
+    /// Straight line × the builtin detour factor: no street network.
+    fn straight() -> Walking {
+        Walking::straight(params().detour_factor)
+    }
+
     fn leshan() -> (SpatialIndex, MerchantStats) {
         let index = SpatialIndex::build(generate(&GenConfig::default()));
-        let stats = estimate(&index, &params());
+        let stats = estimate(&index, &params(), &straight());
         (index, stats)
     }
 
@@ -263,7 +380,17 @@ mod tests {
         let (index, stats) = leshan();
         let p = params();
         let out = index.outlets.get("OUT01").unwrap().location;
-        let list = rank(&index, &stats, &p, &p.weights, out, 1000.0, &|_| true, 50);
+        let list = rank(
+            &index,
+            &stats,
+            &p,
+            &p.weights,
+            &straight(),
+            out,
+            1000.0,
+            &|_| true,
+            50,
+        );
         assert_eq!(list.len(), 50);
         for pr in &list {
             let sum = pr.factors.iter().fold(0.0, |a, f| a + f.contribution);
@@ -322,6 +449,7 @@ mod tests {
             &stats,
             &p,
             &p.weights,
+            &straight(),
             out,
             2000.0,
             &|_| true,
@@ -379,13 +507,23 @@ mod tests {
         };
         let index = SpatialIndex::build(ds);
         let mut p = params();
-        let stats = estimate(&index, &p);
+        let stats = estimate(&index, &p, &straight());
         let at = crate::domain::Location::new(103.76, 29.50).unwrap();
         let ids = |p: &ScoringParams| -> Vec<String> {
-            rank(&index, &stats, p, &p.weights, at, 500.0, &|_| true, 10)
-                .iter()
-                .map(|pr| index.merchants.item(pr.merchant_slot).id.clone())
-                .collect()
+            rank(
+                &index,
+                &stats,
+                p,
+                &p.weights,
+                &straight(),
+                at,
+                500.0,
+                &|_| true,
+                10,
+            )
+            .iter()
+            .map(|pr| index.merchants.item(pr.merchant_slot).id.clone())
+            .collect()
         };
         assert_eq!(ids(&p), ["A", "B"]);
         p.categories.get_mut("auto").unwrap().weight = 1.0;
@@ -394,10 +532,20 @@ mod tests {
         // With the category factor weighted 0 they tie and the id decides.
         let mut w = p.weights.clone();
         w.category = 0.0;
-        let tied: Vec<String> = rank(&index, &stats, &p, &w, at, 500.0, &|_| true, 10)
-            .iter()
-            .map(|pr| index.merchants.item(pr.merchant_slot).id.clone())
-            .collect();
+        let tied: Vec<String> = rank(
+            &index,
+            &stats,
+            &p,
+            &w,
+            &straight(),
+            at,
+            500.0,
+            &|_| true,
+            10,
+        )
+        .iter()
+        .map(|pr| index.merchants.item(pr.merchant_slot).id.clone())
+        .collect();
         assert_eq!(tied, ["A", "B"]);
         // keep and limit.
         let only_b = rank(
@@ -405,6 +553,7 @@ mod tests {
             &stats,
             &p,
             &p.weights,
+            &straight(),
             at,
             500.0,
             &|m| m.id == "B",
@@ -412,7 +561,18 @@ mod tests {
         );
         assert_eq!(only_b.len(), 1);
         assert_eq!(
-            rank(&index, &stats, &p, &p.weights, at, 500.0, &|_| true, 1).len(),
+            rank(
+                &index,
+                &stats,
+                &p,
+                &p.weights,
+                &straight(),
+                at,
+                500.0,
+                &|_| true,
+                1
+            )
+            .len(),
             1
         );
     }
@@ -422,7 +582,17 @@ mod tests {
         let (index, stats) = leshan();
         let p = params();
         let out = index.outlets.get("OUT01").unwrap().location;
-        let top = rank(&index, &stats, &p, &p.weights, out, 500.0, &|_| true, 10);
+        let top = rank(
+            &index,
+            &stats,
+            &p,
+            &p.weights,
+            &straight(),
+            out,
+            500.0,
+            &|_| true,
+            10,
+        );
         assert_eq!(top.len(), 10);
         let on_street = top
             .iter()
@@ -433,6 +603,163 @@ mod tests {
             index.merchants.item(pr.merchant_slot).status,
             PipelineStatus::Signed | PipelineStatus::Active
         )));
+    }
+
+    /// Prospects on the river network of the footfall tests (`footfall::tests::river_network`),
+    /// all alike but for where they are, ranked around an outlet at W0 (0, 0) on the west bank:
+    ///
+    /// - ACROSS at E0 (150, 0): 150 m away in a straight line, 2,150 m on the streets (300 +
+    ///   700 north, 150 over the bridge, 1,000 back south);
+    /// - ALONG at W1 (0, 300): 300 m either way;
+    /// - OFF at (−400, 150): 400 m from every street, so off the network (straight × 1.3);
+    /// - ISLAND at (600, 100): on a street connected to nothing, so no way at all.
+    fn river_prospects() -> (SpatialIndex, MerchantStats, Location) {
+        use crate::scoring::footfall::tests::xy;
+        let at = |id: &str, p: Location| {
+            Merchant::try_from(crate::domain::MerchantDraft {
+                lon: p.lon(),
+                lat: p.lat(),
+                ..merchant(id, "dining", 0.0)
+            })
+            .unwrap()
+        };
+        let index = SpatialIndex::build(Dataset {
+            merchants: vec![
+                at("ACROSS", xy(150.0, 0.0)),
+                at("ALONG", xy(0.0, 300.0)),
+                at("OFF", xy(-400.0, 150.0)),
+                at("ISLAND", xy(600.0, 100.0)),
+            ],
+            ..Default::default()
+        });
+        let stats = estimate(&index, &params(), &straight());
+        (index, stats, xy(0.0, 0.0))
+    }
+
+    fn by_id<'a>(index: &SpatialIndex, list: &'a [Priority], id: &str) -> &'a Priority {
+        list.iter()
+            .find(|pr| index.merchants.item(pr.merchant_slot).id == id)
+            .unwrap()
+    }
+
+    fn distance_factor(pr: &Priority) -> &Factor {
+        pr.factors.iter().find(|f| f.code == "distance").unwrap()
+    }
+
+    #[test]
+    fn across_the_river_ranks_lower_on_the_streets_than_in_a_straight_line() {
+        use crate::network::{NetworkParams, STREET_NETWORK};
+        use crate::scoring::footfall::tests::{river_network, river_walking, xy};
+        let (index, stats, outlet) = river_prospects();
+        let p = params();
+        let ids = |list: &[Priority]| -> Vec<String> {
+            list.iter()
+                .map(|pr| index.merchants.item(pr.merchant_slot).id.clone())
+                .collect()
+        };
+        let all = |w: &Walking| {
+            rank(
+                &index,
+                &stats,
+                &p,
+                &p.weights,
+                w,
+                outlet,
+                1_000.0,
+                &|_| true,
+                10,
+            )
+        };
+
+        let flat = all(&straight());
+        assert_eq!(ids(&flat), ["ACROSS", "ALONG", "OFF", "ISLAND"]);
+        assert!(flat.iter().all(|pr| pr.distance == STRAIGHT_LINE_X_DETOUR));
+
+        let walked = all(&river_walking());
+        // ACROSS falls from first to third: behind ALONG, and behind OFF, whose 427 m × 1.3
+        // (555 m) is still shorter than the walk round by the bridge.
+        assert_eq!(ids(&walked), ["ALONG", "OFF", "ACROSS", "ISLAND"]);
+
+        // Its walking metres are the network's: by hand from the edge lengths, and as the
+        // network's own search gives them.
+        let across = by_id(&index, &walked, "ACROSS");
+        assert_eq!(across.distance, STREET_NETWORK);
+        assert!(
+            (across.walking_m - 2_150.0).abs() < 0.01,
+            "{}",
+            across.walking_m
+        );
+        let own = river_network().distances(outlet, &[xy(150.0, 0.0)], &NetworkParams::default());
+        assert_eq!(Some(across.walking_m), own[0]);
+        assert!((across.distance_m - 150.0).abs() < 0.01);
+        let f = distance_factor(across);
+        assert_eq!(f.raw, across.walking_m);
+        assert_eq!(f.normalised, (-across.walking_m / p.distance_decay_m).exp());
+        assert!(f.normalised < distance_factor(by_id(&index, &flat, "ACROSS")).normalised);
+
+        let along = by_id(&index, &walked, "ALONG");
+        assert_eq!(along.distance, STREET_NETWORK);
+        assert!(
+            (along.walking_m - 300.0).abs() < 0.01,
+            "{}",
+            along.walking_m
+        );
+
+        // Off the network: straight line × detour, and it says so.
+        let off = by_id(&index, &walked, "OFF");
+        assert_eq!(off.distance, STRAIGHT_LINE_X_DETOUR);
+        // (The fallback measures the haversine itself; the index's distance agrees to ~1e-9 m.)
+        assert!((off.walking_m - off.distance_m * p.detour_factor).abs() < 1e-6);
+        assert!(off.distance_m > 400.0);
+
+        // No way at all: still listed, distance factor 0, nothing NaN, null in JSON.
+        let island = by_id(&index, &walked, "ISLAND");
+        assert_eq!(island.distance, STREET_NETWORK);
+        assert_eq!(island.walking_m, f64::INFINITY);
+        let f = distance_factor(island);
+        assert_eq!((f.normalised, f.contribution), (0.0, 0.0));
+        assert!(island.score.is_finite());
+        assert!(walked
+            .iter()
+            .all(|pr| pr.factors.iter().all(|f| !f.contribution.is_nan())));
+        let json = serde_json::to_value(island).unwrap();
+        assert!(json["walking_m"].is_null(), "{json}");
+        assert_eq!(json["distance"], "street_network");
+        let raw = json["factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "distance")
+            .unwrap()["raw"]
+            .clone();
+        assert!(raw.is_null());
+        let json = serde_json::to_value(across).unwrap();
+        assert_eq!(json["walking_m"].as_f64(), Some(across.walking_m));
+
+        // One merchant scored on its own with the same walk gives the ranked score exactly.
+        for pr in &walked {
+            let again = score_walked(
+                &index,
+                &stats,
+                &p,
+                &p.weights,
+                pr.merchant_slot,
+                pr.distance_m,
+                Walk {
+                    metres: pr.walking_m,
+                    model: pr.distance,
+                },
+            )
+            .unwrap();
+            assert_eq!(again.score, pr.score);
+            assert_eq!(again.distance, pr.distance);
+        }
+        // A NaN walk is not a score.
+        let nan = Walk {
+            metres: f64::NAN,
+            model: STREET_NETWORK,
+        };
+        assert!(score_walked(&index, &stats, &p, &p.weights, 0, 10.0, nan).is_none());
     }
 }
 

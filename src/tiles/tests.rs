@@ -325,7 +325,11 @@ fn an_area_reaches_every_tile_it_touches_and_is_simplified_when_zoomed_out() {
 fn coverage_hexes_count_their_whole_hex_even_at_a_tile_edge() {
     let index = leshan();
     let scoring = ScoringParams::builtin().unwrap();
-    let stats = estimate(&index, &scoring);
+    let stats = estimate(
+        &index,
+        &scoring,
+        &crate::network::Walking::straight(scoring.detour_factor),
+    );
     let params = crate::coverage::CoverageParams::builtin().unwrap();
     let zero = |_: u32| 0.0;
     let inputs = CoverageInputs {

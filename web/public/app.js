@@ -51,7 +51,7 @@
       walk_m: '步行 {m} m', signed: '已签约', signed_share: '签约率', not_signed: '未签约', communities_n: '小区',
       competitor_outlets: '他行网点', competitor_signed_merchants: '已签他行商户', community_coverage: '小区覆盖',
       coverage_line: '{covered} / {total} 户（{cc} / {c} 个小区）', coverage_note: '有足够签约商户（超市、生鲜、餐饮、医药）的小区户数占比',
-      by_category: '业态构成', by_status: '拓展状态', count: '数量', share: '占比', none: '无', distance_model: '距离按直线 × 绕行系数估算', distance_network: '步行距离按街道路网计算（生活圈为等时圈）',
+      by_category: '业态构成', by_status: '拓展状态', count: '数量', share: '占比', none: '无', distance_model: '距离按直线 × 绕行系数估算', walking_label: '步行距离', no_way: '路网不可达', by_network: '街道路网', by_straight: '直线 × 绕行系数', distance_network: '步行距离按街道路网计算（生活圈为等时圈）',
       coverage_grid: '覆盖网格', grid_by: '着色', grid_signed_share: '签约率', grid_merchants: '商户数', whitespace: '空白区',
       whitespace_note: '有需求（户数或客流）但无签约商户', no_merchants: '无商户', grid_zoom_hint: '放大到 10 级以上显示网格',
       hex: '网格', prospects: '未拓展', footfall_day: '日客流', priority_sum: '优先分合计',
@@ -97,7 +97,7 @@
       walk_m: '{m} m walk', signed: 'Signed', signed_share: 'Signed share', not_signed: 'Not signed', communities_n: 'Communities',
       competitor_outlets: 'Competitor outlets', competitor_signed_merchants: 'Signed with competitors', community_coverage: 'Community coverage',
       coverage_line: '{covered} / {total} households ({cc} / {c} communities)', coverage_note: 'Share of households in communities with enough signed merchants (supermarket, fresh food, dining, health)',
-      by_category: 'By category', by_status: 'By status', count: 'Count', share: 'Share', none: 'none', distance_model: 'Distances: straight line × detour factor', distance_network: 'Walking distances on the street network (circles are isochrones)',
+      by_category: 'By category', by_status: 'By status', count: 'Count', share: 'Share', none: 'none', distance_model: 'Distances: straight line × detour factor', walking_label: 'Walking distance', no_way: 'no way on the streets', by_network: 'street network', by_straight: 'straight line × detour', distance_network: 'Walking distances on the street network (circles are isochrones)',
       coverage_grid: 'Coverage grid', grid_by: 'Colour', grid_signed_share: 'Signed share', grid_merchants: 'Merchants', whitespace: 'White space',
       whitespace_note: 'Demand (households or footfall) but nothing signed', no_merchants: 'No merchants', grid_zoom_hint: 'Zoom to 10 or closer to see the grid',
       hex: 'Hex', prospects: 'Prospects', footfall_day: 'Daily footfall', priority_sum: 'Priority sum',
@@ -833,7 +833,7 @@
         `<span class="rank">${esc(p.rank)}</span><span class="name"><span class="dot" style="background:${color}"></span>` +
         `${esc(p.name)} <small>${esc(lang === 'zh' ? p.category_zh : p.category_en)}</small></span>` +
         `<span class="score" title="${esc(t('score'))}">${fixed(p.score, 2)}</span>` +
-        `<span class="dist">${Math.round(p.distance_m)} m</span></li>`;
+        priorityDistance(p) + '</li>';
     }).join('') : `<li class="empty">${esc(t('no_priorities'))}</li>`;
     list.querySelectorAll('li[data-merchant-id]').forEach((li) => li.addEventListener('click', () => selectMerchant(li.dataset.merchantId, { fly: true })));
   }
@@ -1001,12 +1001,21 @@
 
   // Why a merchant ranks where it does: one row per factor (raw value, normalised 0..1, weight,
   // contribution = normalised × weight); the contributions add up to the score.
+  // On a street network the list shows the walk (the straight line hides rivers and rail lines).
+  function priorityDistance(p) {
+    if (p.distance !== 'street_network') return `<span class="dist">${Math.round(p.distance_m)} m</span>`;
+    const walk = p.walking_m === null || p.walking_m === undefined ? t('no_way') : `${Math.round(p.walking_m)} m`;
+    return `<span class="dist walk" title="${esc(t('walking_label'))}（${esc(t('by_network'))}）">${esc(walk)}</span>`;
+  }
+
   function breakdown(id) {
     const m = showingPriorities() && state.priorities && state.priorities.features.find((f) => f.properties.id === id);
     if (!m) return '';
     const p = m.properties;
     const observed = p.footfall_source === 'observed';
     const raw = (f) => {
+      // On a street network a merchant the streets do not reach has no distance (decay 0).
+      if (f.raw === null || f.raw === undefined) return esc(t(f.code === 'distance' ? 'no_way' : 'none'));
       const v = Number(f.raw);
       if (!Number.isFinite(v)) return esc(f.raw);
       const s = Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : fixed(v, 2);
@@ -1015,6 +1024,9 @@
     return `<h3>${esc(t('priorities'))} · ${esc(t('rank'))} ${esc(p.rank)} · ${esc(t('score'))} ${fixed(p.score, 2)}</h3>` +
       `<p class="footfall-source" data-source="${esc(p.footfall_source)}">${esc(t('footfall_label'))}：` +
       `${esc(t(observed ? 'observed' : 'estimated'))}（${esc(Math.round(p.footfall_estimate))} ${esc(t('per_day'))}）</p>` +
+      `<p class="walking" data-distance="${esc(p.distance)}">${esc(t('walking_label'))}：` +
+      (p.walking_m === null || p.walking_m === undefined ? esc(t('no_way')) : `${esc(Math.round(p.walking_m))} m`) +
+      `（${esc(t(p.distance === 'street_network' ? 'by_network' : 'by_straight'))}）</p>` +
       '<table id="score-breakdown"><thead><tr>' +
       ['factor', 'raw', 'normalised', 'weight', 'contribution'].map((k) => `<th>${esc(t(k))}</th>`).join('') +
       '</tr></thead><tbody>' + (p.factors || []).map((f) => `<tr data-factor="${esc(f.code)}">` +

@@ -79,3 +79,64 @@ test('isochrones_of_an_imported_extract_are_drawn_in_the_life_circle_tab', LONG,
   assert.deepEqual([...new Set(lines.map((l) => l.properties.minutes))].sort(), [10, 15, 5].sort(), 'all three areas on screen');
   assertNoIssues(issues);
 });
+
+test('priorities_on_an_imported_extract_show_the_walk_and_say_when_the_streets_do_not_reach', LONG, async (t) => {
+  // Of our outlets, the one whose priority list (largest radius the tab offers) is walked on the
+  // streets and has the most merchants.
+  const outlets = (await app.api('/api/outlets')).features.filter((f) => f.properties.is_ours);
+  let outlet = null;
+  let want = null;
+  for (const o of outlets) {
+    const p = await app.api(`/api/outlets/${encodeURIComponent(o.properties.id)}/priorities?radius_m=1000&limit=50`);
+    if (p.distance === 'street_network' && (!want || p.features.length > want.features.length)) {
+      outlet = o;
+      want = p;
+    }
+  }
+  assert.ok(outlet, 'an outlet of ours on the street network');
+  assert.ok(want.features.length >= 3, `${want.features.length} merchants ranked`);
+
+  const { page, issues } = await app.open(t, '/?lang=en');
+  await page.evaluate((id) => window.ecomap.selectOutlet(id), outlet.properties.id);
+  await page.locator('#tab-priorities').click();
+  await page.locator('#radius').selectOption('1000');
+  await eventually(async () => {
+    const ids = await page.$$eval('#priority-list li[data-merchant-id]', (els) => els.map((e) => e.dataset.merchantId));
+    assert.deepEqual(ids, want.features.map((f) => f.properties.id), "the list is the API's ranking");
+  });
+
+  // Each row shows the walk on the streets, or that the streets do not reach the merchant.
+  for (const f of want.features) {
+    const p = f.properties;
+    assert.equal(p.distance, 'street_network');
+    const shown = (await page.locator(`#priority-list li[data-merchant-id="${p.id}"] .dist`).innerText()).trim();
+    const expected = p.walking_m === null ? 'no way on the streets' : `${Math.round(p.walking_m)} m`;
+    assert.equal(shown, expected, `${p.name}: walking_m ${p.walking_m}, straight ${p.distance_m}`);
+  }
+
+  // The breakdown of a reached merchant names the walk and the model; its distance factor is the walk.
+  const reached = want.features.find((f) => f.properties.walking_m !== null).properties;
+  await page.locator(`#priority-list li[data-merchant-id="${reached.id}"]`).click();
+  await eventually(async () => {
+    const line = page.locator('#merchant-detail .walking');
+    assert.equal(await line.getAttribute('data-distance'), 'street_network');
+    assert.equal(await line.innerText(), `Walking distance：${Math.round(reached.walking_m)} m（street network）`);
+    const raw = (await page.locator('#score-breakdown tr[data-factor="distance"] .raw').innerText()).trim();
+    const factor = reached.factors.find((x) => x.code === 'distance');
+    assert.match(raw, / m$/);
+    assert.ok(Math.abs(Number(raw.replace(/ m$/, '')) - factor.raw) <= 0.5, `breakdown shows ${raw}, the walk is ${factor.raw} m`);
+    assert.ok(Math.abs(factor.raw - reached.walking_m) <= 0.1, `the distance factor ${factor.raw} is the walk ${reached.walking_m}`);
+  });
+
+  // A merchant the streets do not reach (if the ranking holds one) says so, not "0 m".
+  const cut = want.features.find((f) => f.properties.walking_m === null);
+  if (cut) {
+    await page.locator(`#priority-list li[data-merchant-id="${cut.properties.id}"]`).click();
+    await eventually(async () => {
+      assert.match(await page.locator('#merchant-detail .walking').innerText(), /no way on the streets/);
+      const raw = (await page.locator('#score-breakdown tr[data-factor="distance"] .raw').innerText()).trim();
+      assert.equal(raw, 'no way on the streets');
+    });
+  }
+  assertNoIssues(issues);
+});

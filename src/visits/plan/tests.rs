@@ -594,7 +594,8 @@ fn plans_the_leshan_demo_with_real_priorities() {
 
     let index = SpatialIndex::build(generate(&GenConfig::default()));
     let sp = ScoringParams::builtin().unwrap();
-    let stats = estimate(&index, &sp);
+    let walking = crate::network::Walking::straight(sp.detour_factor);
+    let stats = estimate(&index, &sp, &walking);
     let o = index.outlets.items().iter().find(|o| o.is_ours()).unwrap();
     let vp = params();
     let ranked = rank(
@@ -602,6 +603,7 @@ fn plans_the_leshan_demo_with_real_priorities() {
         &stats,
         &sp,
         &sp.weights,
+        &walking,
         o.location,
         vp.candidate_radius_m,
         &|_| true,
