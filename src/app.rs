@@ -7,6 +7,7 @@ use crate::auth::{Scope, User};
 use crate::domain::{check_tree, Categories, Dataset};
 use crate::index::SpatialIndex;
 use crate::ingest::{self, ImportError, ImportKind, ImportOptions, Parsed, RowError};
+use crate::storage::changes::ChangeKind;
 use crate::storage::{self, StorageError, Store, WriteCounts};
 
 /// Limits on what one request may ask for.
@@ -140,6 +141,9 @@ pub struct App {
     pub tile_cache: crate::tiles::cache::TileCache<actix_web::web::Bytes>,
     /// Users' scopes for the current generation of the data.
     pub auth_cache: crate::auth::AuthCache,
+    /// The last change-feed row this process has applied (or had in what it loaded); see
+    /// [`crate::sync`].
+    pub(crate) synced: std::sync::atomic::AtomicI64,
 }
 
 impl App {
@@ -149,6 +153,9 @@ impl App {
         categories: Categories,
         limits: Limits,
     ) -> Result<Arc<Self>, AppError> {
+        // Read where the feed stands before loading: a change committed meanwhile is applied
+        // again by the sync loop, which is harmless (it reloads rows as they are).
+        let synced = store.last_change().await?;
         let ds = store.load().await?;
         // A stored network that no longer loads (damaged, or from an incompatible version) is
         // reported and left out: distances fall back to straight lines until the next import.
@@ -191,6 +198,7 @@ impl App {
             merchant_order: RwLock::new(None),
             tile_cache: crate::tiles::cache::TileCache::new(4_096),
             auth_cache: crate::auth::AuthCache::new(crate::storage::CREDENTIALS_TTL),
+            synced: std::sync::atomic::AtomicI64::new(synced),
         }))
     }
 
@@ -199,12 +207,21 @@ impl App {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Marks a change: drops the scoring warm state and moves the generation on. Called with
-    /// the index write lock held (or right after the change it marks).
+    /// Marks a change (of the data, or of the street network): moves the generation on, then
+    /// drops the scoring warm state (in that order: `App::warm` keeps what it computed only if
+    /// the generation has not moved). Called with the index write lock held (or right after the
+    /// change it marks).
     pub(crate) fn changed(&self) {
-        self.ranking.invalidate();
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.ranking.invalidate();
+    }
+
+    /// Replaces the street network (another process imported one) and marks the change.
+    pub(crate) fn set_network(&self, net: Option<Arc<crate::network::StreetNetwork>>) {
+        let _index = self.index_mut();
+        *self.network.write().unwrap_or_else(|e| e.into_inner()) = net;
+        self.changed();
     }
 
     /// Moves the generation on without touching the data's warm state (a weights change).
@@ -277,6 +294,24 @@ impl App {
             Parsed::Areas(v) => storage::upsert_areas(&mut tx, v).await?,
         };
         Store::record_import(&mut tx, kind.code(), source, opts.crs.code(), counts).await?;
+        let (change, ids): (ChangeKind, Vec<&str>) = match &parsed {
+            Parsed::Outlets(v) => (
+                ChangeKind::Outlets,
+                v.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            Parsed::Merchants(v) => (
+                ChangeKind::Merchants,
+                v.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            Parsed::Communities(v) => (
+                ChangeKind::Communities,
+                v.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            Parsed::Areas(v) => (ChangeKind::Areas, v.iter().map(|x| x.id.as_str()).collect()),
+        };
+        self.store
+            .record_change(&mut tx, change, Some(&ids))
+            .await?;
         tx.commit().await.map_err(StorageError::from)?;
         self.apply(parsed);
         let report = ImportReport {
@@ -348,6 +383,10 @@ impl App {
         let mut tx = self.store.begin_write().await?;
         let counts = storage::upsert_org_units(&mut tx, &units).await?;
         Store::record_import(&mut tx, "org", None, "none", counts).await?;
+        let ids: Vec<&str> = units.iter().map(|u| u.id.as_str()).collect();
+        self.store
+            .record_change(&mut tx, ChangeKind::OrgUnits, Some(&ids))
+            .await?;
         tx.commit().await.map_err(StorageError::from)?;
         self.index_mut().org_units = merged;
         self.changed();
@@ -492,12 +531,9 @@ impl App {
         }
     }
 
-    /// Imports an OpenStreetMap extract (`.osm.pbf`, see `ingest::osm`): its merchants,
-    /// communities and outlets in one transaction, all or nothing, then the index. Rows that
-    /// exist keep what the bank knows about them (owner, figures, pipeline); rows owned outside
-    /// the importer's scope are left as they are and counted. Outlets need an administrator.
     /// Walking distances: on the street network when one is loaded, else straight line ×
-    /// the scoring's detour factor; `model()` says which.
+    /// the scoring's detour factor; `model()` says which. Used by isochrones, visit-plan legs,
+    /// the priority's distance decay and the warm state's Huff estimates.
     pub fn walking(&self) -> crate::network::Walking {
         let net = self
             .network
@@ -507,6 +543,10 @@ impl App {
         crate::network::Walking::new(net, self.network_params, self.ranking.params.detour_factor)
     }
 
+    /// Imports an OpenStreetMap extract (`.osm.pbf`, see `ingest::osm`): its merchants,
+    /// communities and outlets in one transaction, all or nothing, then the index. Rows that
+    /// exist keep what the bank knows about them (owner, figures, pipeline); rows owned outside
+    /// the importer's scope are left as they are and counted. Outlets need an administrator.
     pub async fn import_osm(
         &self,
         source: Option<&str>,
@@ -634,7 +674,30 @@ impl App {
                 Store::record_import(&mut tx, kind.code(), source, "wgs84", counts).await?;
             }
         }
+        for (change, ids) in [
+            (
+                ChangeKind::Outlets,
+                outlets.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+            ),
+            (
+                ChangeKind::Merchants,
+                merchants.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (
+                ChangeKind::Communities,
+                communities.iter().map(|x| x.id.as_str()).collect(),
+            ),
+        ] {
+            if !ids.is_empty() {
+                self.store
+                    .record_change(&mut tx, change, Some(&ids))
+                    .await?;
+            }
+        }
         if let Some((net, built)) = &network {
+            self.store
+                .record_change::<&str>(&mut tx, ChangeKind::Network, None)
+                .await?;
             storage::network::save_network(
                 &mut tx,
                 source.unwrap_or("osm"),
@@ -645,12 +708,14 @@ impl App {
             .await?;
         }
         tx.commit().await.map_err(StorageError::from)?;
-        if let Some((net, built)) = network {
-            report.network = Some(built);
-            *self.network.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(net));
-        }
         {
             let mut index = self.index_mut();
+            // The network changes with the data, under the same lock and the same mark: the
+            // warm state's Huff estimates (walked on it) are dropped with it.
+            if let Some((net, built)) = network {
+                report.network = Some(built);
+                *self.network.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(net));
+            }
             self.changed();
             index.outlets.upsert_many(outlets);
             index.merchants.upsert_many(merchants);

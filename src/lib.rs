@@ -19,6 +19,7 @@ pub mod network;
 pub mod ranking;
 pub mod scoring;
 pub mod storage;
+pub mod sync;
 pub mod tiles;
 pub mod visits;
 pub mod visits_app;

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use ecomap::app::{Access, App, AppError, Limits};
 use ecomap::auth::Role;
 use ecomap::domain::Categories;
-use ecomap::gen::{try_generate, GenConfig};
+use ecomap::gen::{GenConfig, Plan, Preset, Sizes};
 use ecomap::geo::crs::Crs;
 use ecomap::ingest::{Encoding, Format, ImportKind, ImportOptions};
 use ecomap::storage::Store;
@@ -112,21 +112,34 @@ enum Command {
         #[command(subcommand)]
         action: TokenCmd,
     },
-    /// Generate a synthetic city (deterministic from the seed) into the database or to files.
+    /// Generate synthetic data, deterministic from the seed: the Leshan demo city, or a preset
+    /// streamed straight into the database (docs/GENERATED_DATA.md).
     Gen {
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value_t = GenConfig::default().merchants)]
-        merchants: usize,
-        /// Our own outlets.
-        #[arg(long, default_value_t = GenConfig::default().outlets_ours)]
-        outlets: usize,
-        /// Competitors' outlets.
-        #[arg(long, default_value_t = GenConfig::default().outlets_competitors)]
-        competitors: usize,
-        #[arg(long, default_value_t = GenConfig::default().communities)]
-        communities: usize,
-        /// Write files (the demo's layout) to this directory instead of the database.
+        /// city: Chengdu, 1,000,000 merchants, 1,200 + 800 outlets, 20,000 communities.
+        /// national: 142 cities, 30,000,000 merchants, 12,000 + 8,000 outlets, 600,000
+        /// communities. Explicit sizes below override the preset's.
+        #[arg(long)]
+        preset: Option<Preset>,
+        /// Multiplies the preset's sizes (e.g. 0.001 for a quick national run).
+        #[arg(long, requires = "preset")]
+        scale: Option<f64>,
+        /// Default: 1 for the demo city, 42 with a preset.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Merchants in total [default: 1600, or the preset's].
+        #[arg(long)]
+        merchants: Option<usize>,
+        /// Our own outlets [default: 6, or the preset's].
+        #[arg(long)]
+        outlets: Option<usize>,
+        /// Competitors' outlets [default: 4, or the preset's].
+        #[arg(long)]
+        competitors: Option<usize>,
+        /// Residential communities [default: 64, or the preset's].
+        #[arg(long)]
+        communities: Option<usize>,
+        /// Write files (the demo's layout) to this directory instead of the database (one city
+        /// only: not the national preset).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -292,6 +305,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 }
                 print_demo_logins(&ecomap::demo::create_users(&app).await?);
             }
+            // Other processes' writes on the same database reach this one's index.
+            let _sync = ecomap::sync::spawn(app.clone());
             let web_app = web_dir
                 .or_else(ecomap::http::default_web_dir)
                 .map(|dir| ecomap::http::WebApp { dir, basemap });
@@ -396,6 +411,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User { action } => users(&cli.db, &cli.categories, action).await,
         Command::Token { action } => tokens(&cli.db, &cli.categories, action).await,
         Command::Gen {
+            preset,
+            scale,
             seed,
             merchants,
             outlets,
@@ -403,24 +420,50 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             communities,
             out,
         } => {
-            let cfg = GenConfig {
-                seed,
-                merchants,
-                outlets_ours: outlets,
-                outlets_competitors: competitors,
-                communities,
-                ..GenConfig::default()
+            let plan = match preset {
+                None => {
+                    let d = GenConfig::default();
+                    Plan::single(GenConfig {
+                        seed: seed.unwrap_or(d.seed),
+                        merchants: merchants.unwrap_or(d.merchants),
+                        outlets_ours: outlets.unwrap_or(d.outlets_ours),
+                        outlets_competitors: competitors.unwrap_or(d.outlets_competitors),
+                        communities: communities.unwrap_or(d.communities),
+                        ..d
+                    })
+                }
+                Some(p) => {
+                    let factor = scale.unwrap_or(1.0);
+                    if !(factor.is_finite() && factor > 0.0) {
+                        return Err(CliError::Usage(format!(
+                            "--scale must be a positive number, not {factor}"
+                        )));
+                    }
+                    let base = p.sizes().scaled(factor);
+                    let sizes = Sizes {
+                        merchants: merchants.unwrap_or(base.merchants),
+                        outlets_ours: outlets.unwrap_or(base.outlets_ours),
+                        outlets_competitors: competitors.unwrap_or(base.outlets_competitors),
+                        communities: communities.unwrap_or(base.communities),
+                    };
+                    Plan::preset(p, sizes, seed.unwrap_or(Preset::SEED))?
+                }
             };
-            let pb = spinner("generating");
-            let ds = try_generate(&cfg);
-            pb.finish_and_clear();
-            let ds = ds?;
             match out {
                 Some(dir) => {
+                    if plan.cities.len() > 1 {
+                        return Err(CliError::Usage(
+                            "--out writes one city; write the national preset to --db".into(),
+                        ));
+                    }
                     let cats = match &cli.categories {
                         Some(p) => Categories::load(p)?,
                         None => Categories::builtin()?,
                     };
+                    let pb = spinner("generating");
+                    let ds = plan.collect();
+                    pb.finish_and_clear();
+                    let ds = ds?;
                     ecomap::demo::write_files(&ds, &cats, &dir)?;
                     println!(
                         "wrote {} merchants to {}",
@@ -429,12 +472,37 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     );
                 }
                 None => {
-                    let app = start(&cli.db, &cli.categories).await?;
-                    let pb = spinner("writing to the database");
-                    let c = app.write_dataset(ds).await;
+                    use ecomap::gen::write::{write_plan, WriteError};
+                    let pb = ProgressBar::new(plan.totals().rows());
+                    pb.set_style(
+                        ProgressStyle::with_template(
+                            "{msg} [{bar:30}] {human_pos}/{human_len} rows, {per_sec} [{elapsed_precise}, eta {eta}]",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    let started = std::time::Instant::now();
+                    let written = write_plan(&cli.db, plan, |p| {
+                        pb.set_message(format!("{} ({}/{})", p.city, p.city_index + 1, p.cities));
+                        pb.set_position(p.rows);
+                    })
+                    .await;
                     pb.finish_and_clear();
-                    let c = c?;
-                    println!("generated: {} new rows, {} updated", c.inserted, c.updated);
+                    let w = written.map_err(|e| match e {
+                        WriteError::Gen(e) => CliError::Gen(e),
+                        WriteError::Storage(e) => CliError::Storage(e),
+                        WriteError::Thread(m) => CliError::Io(std::io::Error::other(m)),
+                    })?;
+                    let secs = started.elapsed().as_secs_f64();
+                    println!(
+                        "generated {} rows in {secs:.1} s ({:.0} rows/s): {} merchants, {} communities, {} outlets, {} areas, {} org units",
+                        w.total(),
+                        w.total() as f64 / secs.max(1e-9),
+                        w.merchants,
+                        w.communities,
+                        w.outlets,
+                        w.areas,
+                        w.org_units
+                    );
                 }
             }
             Ok(())
@@ -744,12 +812,14 @@ async fn score(
         .ok_or_else(|| CliError::Usage(format!("{outlet_id:?} is not one of our outlets")))?;
     let warm = app.warm();
     let effective = app.effective_weights(Some(outlet_id));
+    let walking = app.walking();
     let index = app.index();
     let ranked = ecomap::scoring::priority::rank(
         &index,
         &warm.stats,
         &app.ranking.params,
         &effective.weights,
+        &walking,
         outlet.location,
         radius_m,
         &|_| true,
@@ -771,6 +841,8 @@ async fn score(
             "status",
             "score",
             "distance_m",
+            "walking_m",
+            "distance",
             "footfall_source",
         ];
         header.extend(factor_columns.iter().map(String::as_str));
@@ -786,6 +858,13 @@ async fn score(
                 m.status.code().to_string(),
                 format!("{:.4}", p.score),
                 format!("{:.0}", p.distance_m),
+                // Empty where the street network has no way to the merchant.
+                if p.walking_m.is_finite() {
+                    format!("{:.0}", p.walking_m)
+                } else {
+                    String::new()
+                },
+                p.distance.to_string(),
                 p.footfall_source.to_string(),
             ];
             // `+ 0.0` turns a negative zero into a plain 0.
@@ -800,14 +879,15 @@ async fn score(
         w.flush()?;
     } else {
         println!(
-            "{} {} — weights: {}{}",
+            "{} {} — weights: {}{} — walking: {}",
             outlet.id,
             outlet.name,
             effective.source,
             effective
                 .version
                 .map(|v| format!(" v{v}"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            walking.model()
         );
         for (i, p) in ranked.iter().enumerate() {
             let m = index.merchants.item(p.merchant_slot);
@@ -817,8 +897,13 @@ async fn score(
                 .filter(|f| f.contribution.abs() >= 0.005)
                 .map(|f| format!("{} {:+.3}", f.zh, f.contribution))
                 .collect();
+            let walk = if p.walking_m.is_finite() {
+                format!("{:.0} m", p.walking_m)
+            } else {
+                "no way".to_string()
+            };
             println!(
-                "{:>3}. {:.3}  {:<16} {:>5.0} m  {}",
+                "{:>3}. {:.3}  {:<16} {:>5.0} m (walk {walk})  {}",
                 i + 1,
                 p.score,
                 m.name,

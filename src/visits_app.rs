@@ -291,6 +291,17 @@ impl App {
             })
             .collect();
         let settled = settle(&mut tx, &touched, &rows, &new, false).await?;
+        if !new.is_empty() {
+            // Other processes reload these merchants (their status, follow-ups) from the feed.
+            let ids: Vec<&str> = new.iter().map(|e| e.merchant_id.as_str()).collect();
+            self.store
+                .record_change(
+                    &mut tx,
+                    crate::storage::changes::ChangeKind::Merchants,
+                    Some(&ids),
+                )
+                .await?;
+        }
         tx.commit().await?;
 
         // The index follows the commit (the writer lock is still held).

@@ -9,6 +9,19 @@
 //! Larger configurations grow the same city: the radius grows with √(merchants) so that density
 //! stays about the same, with one more food street and business district per 50,000 merchants.
 //! Everything is drawn from one seeded ChaCha stream in a fixed order, so a seed is a dataset.
+//!
+//! A config with a [`CitySpec`] generates any Chinese city instead (the presets of [`plan`]):
+//! the same kinds of data around the city's real centre, with a dense core and sparse edges after
+//! Clark's negative-exponential density, food streets of 150–300 merchants, generic street and
+//! place names, and ids prefixed with the city's code. [`CityStream`] hands a city out in chunks
+//! so that a national dataset never has to be in memory at once; [`write`] streams it into the
+//! database. docs/GENERATED_DATA.md describes the model and the presets.
+
+pub mod cities;
+#[cfg(test)]
+mod national_tests;
+pub mod plan;
+pub mod write;
 
 use std::collections::HashMap;
 use std::f64::consts::PI;
@@ -18,9 +31,11 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::domain::{
     check_tree, Area, AreaDraft, AreaKind, Categories, CategoryError, Community, CommunityDraft,
-    Dataset, FieldError, Merchant, MerchantDraft, OrgLevel, OrgUnit, OrgUnitDraft, Outlet,
-    OutletDraft, OutletKind, PipelineStatus,
+    Dataset, FieldError, Location, Merchant, MerchantDraft, OrgLevel, OrgUnit, OrgUnitDraft,
+    Outlet, OutletDraft, OutletKind, PipelineStatus,
 };
+
+pub use plan::{Batch, Plan, PlanStream, Preset, Sizes};
 
 /// What to generate. `Default` is the Leshan demo.
 #[derive(Debug, Clone)]
@@ -32,6 +47,8 @@ pub struct GenConfig {
     pub communities: usize,
     /// Centre of the city, WGS-84 `[lon, lat]`; the first food street runs through it.
     pub center: [f64; 2],
+    /// `None`: the Leshan demo city. `Some`: a generic Chinese city (see [`CitySpec`]).
+    pub city: Option<CitySpec>,
 }
 
 impl Default for GenConfig {
@@ -43,8 +60,25 @@ impl Default for GenConfig {
             outlets_competitors: 4,
             communities: 64,
             center: [103.7610, 29.5690],
+            city: None,
         }
     }
+}
+
+/// A generic city: its name and id prefix, where its branch hangs in the org tree, and its house
+/// prices. Its merchants are spread after Clark's density model rather than the demo's layout.
+#[derive(Debug, Clone)]
+pub struct CitySpec {
+    /// Prefix of every id (`CD` gives `CD-M0000001`, `CD-BR`, `CD-SB001`, …).
+    pub code: String,
+    /// The city's name without 市 (成都).
+    pub name: String,
+    /// The org unit the city's branch sits under (a province branch, or the head office).
+    pub parent_id: String,
+    /// Beijing, Tianjin, Shanghai, Chongqing: the branch is a province-level 市分行.
+    pub municipality: bool,
+    /// Average house price at the centre, CNY/m²; it falls towards the edge.
+    pub house_price_cny_m2: f64,
 }
 
 /// Why a dataset could not be generated. Any of these is a bug in the generator (or in the
@@ -63,20 +97,17 @@ pub enum GenError {
         #[source]
         source: FieldError,
     },
+    #[error("the built-in city list is inconsistent: {0}")]
+    Cities(String),
 }
 
 /// Generates a whole city, deterministically from `cfg.seed`, and fails if any generated value
 /// does not pass the domain validation.
 pub fn try_generate(cfg: &GenConfig) -> Result<Dataset, GenError> {
     let (ds, sink) = build(cfg)?;
-    match sink.first {
+    match sink.into_error() {
         None => Ok(ds),
-        Some((kind, id, source)) => Err(GenError::Invalid {
-            rejected: sink.rejected,
-            kind,
-            id,
-            source,
-        }),
+        Some(e) => Err(e),
     }
 }
 
@@ -150,6 +181,39 @@ const BANKS: &[(&str, &str)] = &[
     ("中国银行", "中国银行乐山"),
     ("邮储银行", "中国邮政储蓄银行乐山"),
 ];
+
+/// Place words for any Chinese city: the parts of town and landmarks that most cities have. The
+/// first is the core.
+#[rustfmt::skip]
+const GENERIC_PLACES: &[&str] = &[
+    "市中心", "城东", "城西", "城南", "城北", "老城", "新城", "高新", "经开", "滨江", "江北",
+    "河西", "湖滨", "火车站", "大学城", "新区", "科技园", "万达", "步行街", "东湖", "西湖", "南湖",
+    "北湖", "金融城", "会展", "体育中心", "人民广场", "文化宫", "东关", "西关", "南关", "北关",
+    "解放", "建设", "和平", "胜利", "朝阳", "光明", "新华", "青年",
+];
+
+/// The road names found in nearly every Chinese city.
+#[rustfmt::skip]
+const GENERIC_ROADS: &[&str] = &[
+    "人民路", "解放路", "中山路", "建设路", "新华路", "和平路", "胜利路", "朝阳路", "文化路",
+    "长江路", "黄河路", "青年路", "工业路", "北京路", "上海路", "南京路", "东风路", "光明路",
+    "健康路", "幸福路", "迎宾大道", "学府路", "滨江路", "花园路", "人民大道", "世纪大道",
+];
+
+/// National competitors: the short name stored on outlets and merchants, and the full name that
+/// starts an outlet's name (then the city, the place and 支行).
+const GENERIC_BANKS: &[(&str, &str)] = &[
+    ("工商银行", "中国工商银行"),
+    ("建设银行", "中国建设银行"),
+    ("农业银行", "中国农业银行"),
+    ("中国银行", "中国银行"),
+    ("邮储银行", "中国邮政储蓄银行"),
+    ("交通银行", "交通银行"),
+    ("招商银行", "招商银行"),
+];
+
+/// What a generic city's food streets are called.
+const STREET_WORDS: &[&str] = &["美食街", "小吃街", "夜市"];
 
 /// One kind of shop within a category: the word ending its name, the average spend per person
 /// and the usual opening hours.
@@ -476,7 +540,9 @@ struct District {
 }
 
 struct Layout {
+    /// The city's edge: the demo's disc, or Clark's cut-off; house prices fall towards it.
     radius_m: f64,
+    spread: Spread,
     centres: Vec<Centre>,
     centre_cum_weight: Vec<f64>,
     streets: Vec<Street>,
@@ -508,6 +574,34 @@ const STREET_SHARE: f64 = 0.15;
 const STREET_CAP: f64 = 300.0;
 /// Radius within which a merchant counts as near one of our outlets for its pipeline status.
 const NEAR_OUTLET_M: f64 = 500.0;
+
+/// Generic cities: Clark's density scale b for 1,000,000 merchants, growing with √(merchants)
+/// so that the core's density stays about the same (≈ 4,000 merchants per km² there), never
+/// below `CLARK_MIN_B_M`; the city ends at `CLARK_EDGE` × b.
+const CLARK_B_1M_M: f64 = 6_000.0;
+const CLARK_MIN_B_M: f64 = 600.0;
+const CLARK_EDGE: f64 = 6.0;
+/// Merchants and communities off the clusters spread wider than the clusters themselves.
+const BACKGROUND_B: f64 = 1.5;
+/// Generic cities: one food street per 25,000 merchants; none below 300 merchants, and at least
+/// 150 shops on each (or half the city's merchants, whichever is fewer).
+const GENERIC_MERCHANTS_PER_STREET: usize = 25_000;
+const GENERIC_MIN_STREET_CITY: usize = 300;
+const GENERIC_STREET_MIN: f64 = 150.0;
+
+/// Where the merchants and communities off the clusters and streets stand.
+#[derive(Debug, Clone, Copy)]
+enum Spread {
+    /// The demo: a disc, denser towards the middle ([`towards_middle`]).
+    Disc,
+    /// Clark (1951): urban density falls as exp(−r / b) with the distance r from the centre.
+    Clark { b_m: f64 },
+}
+
+/// Clark's density scale for a city of `merchants`.
+fn clark_b_m(merchants: usize) -> f64 {
+    (CLARK_B_1M_M * (merchants as f64 / 1_000_000.0).sqrt()).max(CLARK_MIN_B_M)
+}
 
 fn polar(angle: f64, r: f64) -> Xy {
     [r * angle.cos(), r * angle.sin()]
@@ -547,6 +641,20 @@ fn towards_middle(rng: &mut ChaCha8Rng, radius_m: f64, exponent: f64) -> Xy {
     polar(rng.random_range(0.0..2.0 * PI), r)
 }
 
+/// A point drawn from Clark's density exp(−r / b) in the plane, no farther than `max_m`: the
+/// distance of such a point is Gamma(2, b), the sum of two exponential draws.
+fn clark(rng: &mut ChaCha8Rng, b_m: f64, max_m: f64) -> Xy {
+    loop {
+        let u1 = 1.0 - rng.random::<f64>();
+        let u2 = 1.0 - rng.random::<f64>();
+        let r = -b_m * (u1 * u2).ln();
+        let a = rng.random_range(0.0..2.0 * PI);
+        if r <= max_m {
+            return polar(a, r);
+        }
+    }
+}
+
 fn around(rng: &mut ChaCha8Rng, c: Xy, sigma_m: f64) -> Xy {
     [c[0] + normal(rng) * sigma_m, c[1] + normal(rng) * sigma_m]
 }
@@ -571,8 +679,12 @@ fn pick_weighted(rng: &mut ChaCha8Rng, cum: &[f64]) -> usize {
 
 /// The i-th place name, numbered once the list runs out so that generated names stay unique.
 fn place_name(i: usize) -> String {
-    let place = PLACES[i % PLACES.len()];
-    match i / PLACES.len() {
+    numbered(PLACES, i)
+}
+
+fn numbered(places: &[&str], i: usize) -> String {
+    let place = places[i % places.len()];
+    match i / places.len() {
         0 => place.to_string(),
         n => format!("{place}{}", n + 1),
     }
@@ -659,6 +771,83 @@ impl Layout {
         }
         Self {
             radius_m,
+            spread: Spread::Disc,
+            centre_cum_weight: cumulative(weights.into_iter()),
+            centres,
+            streets,
+            districts,
+        }
+    }
+
+    /// A generic city: a core at the centre, clusters placed after Clark's density, food streets
+    /// and business districts at clusters (the first of each at the core).
+    fn generic(cfg: &GenConfig, city: &CitySpec, rng: &mut ChaCha8Rng) -> Self {
+        let n = cfg.merchants;
+        let b_m = clark_b_m(n);
+        let radius_m = CLARK_EDGE * b_m;
+        let n_centres = (n / MERCHANTS_PER_CENTRE).max(4);
+        let mut centres = Vec::with_capacity(n_centres);
+        let mut weights = Vec::with_capacity(n_centres);
+        centres.push(Centre {
+            place: GENERIC_PLACES[0],
+            xy: [0.0, 0.0],
+            sigma_m: 350.0,
+        });
+        weights.push(3.0);
+        for i in 1..n_centres {
+            centres.push(Centre {
+                place: GENERIC_PLACES[i % GENERIC_PLACES.len()],
+                xy: clark(rng, b_m, radius_m * 0.92),
+                sigma_m: rng.random_range(150.0..400.0),
+            });
+            weights.push(rng.random_range(0.6..1.6));
+        }
+        let n_streets = if n < GENERIC_MIN_STREET_CITY {
+            0
+        } else {
+            (n / GENERIC_MERCHANTS_PER_STREET).max(1)
+        };
+        let mut streets = Vec::with_capacity(n_streets);
+        for s in 0..n_streets {
+            let c = centres[(s * 7_919) % centres.len()].xy;
+            let theta = rng.random_range(0.0..PI);
+            let bend = rng.random_range(-0.25..0.25);
+            let half = rng.random_range(250.0..350.0);
+            streets.push(Street {
+                name: format!(
+                    "{}{}{}",
+                    city.name,
+                    numbered(GENERIC_PLACES, s),
+                    STREET_WORDS[s % STREET_WORDS.len()]
+                ),
+                prefix: GENERIC_PLACES[s % GENERIC_PLACES.len()],
+                pts: [
+                    add(c, polar(theta + PI - bend / 2.0, half)),
+                    c,
+                    add(c, polar(theta + bend / 2.0, half)),
+                ],
+            });
+        }
+        let mut districts = Vec::with_capacity(n_streets + 1);
+        for d in 0..=n_streets {
+            let cj = if d == 0 {
+                0
+            } else {
+                (d * 104_729 + 1) % centres.len()
+            };
+            districts.push(District {
+                name: format!("{}{}商圈", city.name, numbered(GENERIC_PLACES, d)),
+                xy: centres[cj].xy,
+                semi_axes_m: (
+                    rng.random_range(350.0..700.0),
+                    rng.random_range(200.0..350.0),
+                ),
+                rotation: rng.random_range(0.0..PI),
+            });
+        }
+        Self {
+            radius_m,
+            spread: Spread::Clark { b_m },
             centre_cum_weight: cumulative(weights.into_iter()),
             centres,
             streets,
@@ -668,6 +857,14 @@ impl Layout {
 
     fn centre(&self, rng: &mut ChaCha8Rng) -> &Centre {
         &self.centres[pick_weighted(rng, &self.centre_cum_weight)]
+    }
+
+    /// A point off the clusters: the demo's disc with `exponent`, or Clark's wider background.
+    fn background(&self, rng: &mut ChaCha8Rng, exponent: f64) -> Xy {
+        match self.spread {
+            Spread::Disc => towards_middle(rng, self.radius_m, exponent),
+            Spread::Clark { b_m } => clark(rng, BACKGROUND_B * b_m, self.radius_m),
+        }
     }
 }
 
@@ -800,165 +997,556 @@ impl Sink {
             }
         }
     }
+
+    fn into_error(self) -> Option<GenError> {
+        self.first.map(|(kind, id, source)| GenError::Invalid {
+            rejected: self.rejected,
+            kind,
+            id,
+            source,
+        })
+    }
+}
+
+/// How a city is dressed: the Leshan demo, or a generic Chinese city.
+enum Style {
+    Leshan,
+    Generic(CitySpec),
+}
+
+impl Style {
+    fn places(&self) -> &'static [&'static str] {
+        match self {
+            Style::Leshan => PLACES,
+            Style::Generic(_) => GENERIC_PLACES,
+        }
+    }
+
+    fn roads(&self) -> &'static [&'static str] {
+        match self {
+            Style::Leshan => ROADS,
+            Style::Generic(_) => GENERIC_ROADS,
+        }
+    }
+
+    fn banks(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Style::Leshan => BANKS,
+            Style::Generic(_) => GENERIC_BANKS,
+        }
+    }
+
+    /// The `n`-th id of a kind (`M`, `C`, `OUT`, `CMP`, `A`, `SB`): the demo's short ids, or
+    /// wider ones after the city's code.
+    fn id(&self, kind: &str, n: usize) -> String {
+        let (demo, wide) = match kind {
+            "M" => (6, 7),
+            "C" => (4, 6),
+            "OUT" | "CMP" => (2, 4),
+            _ => (2, 3),
+        };
+        match self {
+            Style::Leshan => format!("{kind}{n:0demo$}"),
+            Style::Generic(c) => format!("{}-{kind}{n:0wide$}", c.code),
+        }
+    }
+}
+
+/// The parts of a city that are written before its merchants: its org units (a generic city:
+/// its branch and sub-branches), outlets and areas.
+#[derive(Debug, Default)]
+pub struct CityHeader {
+    pub org_units: Vec<OrgUnit>,
+    pub outlets: Vec<Outlet>,
+    pub areas: Vec<Area>,
+}
+
+/// What draws a merchant needs besides the layout.
+struct MerchantDraw {
+    cum_general: Vec<f64>,
+    cum_street: Vec<f64>,
+    status_near: Vec<f64>,
+    status_far: Vec<f64>,
+    near: NearGrid,
+    p_street: f64,
+}
+
+/// One city, generated piece by piece: the header ([`CityStream::take_header`]), then the
+/// merchants in chunks, then the communities in chunks. The pieces are exactly those of
+/// [`try_generate`] on the same config, in the same order, whatever the chunk sizes.
+pub struct CityStream {
+    style: Style,
+    frame: Frame,
+    layout: Layout,
+    rng: ChaCha8Rng,
+    /// Separate streams, so that contacts and rejection dates leave the rest of the city as it is.
+    contacts_rng: ChaCha8Rng,
+    rejections_rng: ChaCha8Rng,
+    rejection_base: Option<chrono::NaiveDate>,
+    draw: MerchantDraw,
+    /// Our outlets, to give merchants, communities and areas their owners.
+    owners: Option<crate::index::Layer<Outlet>>,
+    merchants: usize,
+    communities: usize,
+    next_merchant: usize,
+    next_community: usize,
+    header: CityHeader,
+    sink: Sink,
+}
+
+impl CityStream {
+    pub fn new(cfg: &GenConfig) -> Result<Self, GenError> {
+        let cats = Categories::builtin()?;
+        if let Some(p) = PROFILES.iter().find(|p| cats.get(p.code).is_none()) {
+            return Err(GenError::UnknownCategory(p.code));
+        }
+        let style = match &cfg.city {
+            None => Style::Leshan,
+            Some(c) => Style::Generic(c.clone()),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let frame = Frame::new(cfg.center);
+        let layout = match &style {
+            Style::Leshan => Layout::new(cfg, &mut rng),
+            Style::Generic(c) => Layout::generic(cfg, c, &mut rng),
+        };
+        let mut sink = Sink::default();
+        let mut header = CityHeader::default();
+
+        let sub_branches = org_tree(cfg, &style, &mut header.org_units, &mut sink);
+        // A generic city's branch hangs under a unit of the plan; the plan checks the whole tree.
+        if matches!(style, Style::Leshan) {
+            if let Err(e) = check_tree(&header.org_units) {
+                sink.keep::<()>("org tree", String::new, Err(e));
+            }
+        }
+        let ours_xy = outlets(
+            cfg,
+            &style,
+            &layout,
+            &frame,
+            &sub_branches,
+            &mut rng,
+            &mut header.outlets,
+            &mut sink,
+        );
+        areas(&style, &layout, &frame, &mut header.areas, &mut sink);
+
+        let ours: Vec<Outlet> = header
+            .outlets
+            .iter()
+            .filter(|o| o.is_ours())
+            .cloned()
+            .collect();
+        let owners = (!ours.is_empty()).then(|| crate::index::Layer::build(ours));
+        if let Some(layer) = &owners {
+            for a in &mut header.areas {
+                a.owner_org_id = nearest(layer, a.polygon.representative_point())
+                    .and_then(|o| o.parent_org_id.clone());
+            }
+        }
+
+        let n = cfg.merchants;
+        let streets = layout.streets.len() as f64;
+        let street_total = match style {
+            Style::Leshan => (STREET_SHARE * n as f64).min(STREET_CAP * streets),
+            Style::Generic(_) if streets == 0.0 => 0.0,
+            Style::Generic(_) => (STREET_SHARE * n as f64).clamp(
+                (GENERIC_STREET_MIN * streets).min(n as f64 / 2.0),
+                STREET_CAP * streets,
+            ),
+        };
+        let draw = MerchantDraw {
+            cum_general: cumulative(PROFILES.iter().map(|p| p.weight)),
+            cum_street: cumulative(PROFILES.iter().map(|p| p.street_weight)),
+            status_near: cumulative(STATUS_NEAR.into_iter()),
+            status_far: cumulative(STATUS_FAR.into_iter()),
+            near: NearGrid::new(&ours_xy, NEAR_OUTLET_M),
+            p_street: if n == 0 { 0.0 } else { street_total / n as f64 },
+        };
+        Ok(Self {
+            style,
+            frame,
+            layout,
+            rng,
+            contacts_rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_c0de),
+            rejections_rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x0dec_11ed),
+            rejection_base: chrono::NaiveDate::from_ymd_opt(2026, 11, 1),
+            draw,
+            owners,
+            merchants: n,
+            communities: cfg.communities,
+            next_merchant: 0,
+            next_community: 0,
+            header,
+            sink,
+        })
+    }
+
+    /// The org units, outlets and areas (once; empty afterwards).
+    pub fn take_header(&mut self) -> CityHeader {
+        std::mem::take(&mut self.header)
+    }
+
+    /// Merchants not yet handed out.
+    pub fn merchants_left(&self) -> usize {
+        self.merchants - self.next_merchant
+    }
+
+    /// Communities not yet handed out.
+    pub fn communities_left(&self) -> usize {
+        self.communities - self.next_community
+    }
+
+    /// The next (up to) `max` merchants.
+    pub fn next_merchants(&mut self, max: usize) -> Vec<Merchant> {
+        let end = self.next_merchant.saturating_add(max).min(self.merchants);
+        let mut out = Vec::with_capacity(end - self.next_merchant);
+        while self.next_merchant < end {
+            let i = self.next_merchant;
+            self.next_merchant += 1;
+            if let Some(m) = self.merchant(i) {
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    /// The next (up to) `max` communities. The merchants come first in the random stream: any
+    /// not yet handed out are drawn (and dropped) before the first community.
+    pub fn next_communities(&mut self, max: usize) -> Vec<Community> {
+        while self.merchants_left() > 0 {
+            self.next_merchants(65_536);
+        }
+        let end = self
+            .next_community
+            .saturating_add(max)
+            .min(self.communities);
+        let mut out = Vec::with_capacity(end - self.next_community);
+        while self.next_community < end {
+            let i = self.next_community;
+            self.next_community += 1;
+            if let Some(c) = self.community(i) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// The first value that failed validation so far, as an error.
+    pub fn error(&mut self) -> Option<GenError> {
+        std::mem::take(&mut self.sink).into_error()
+    }
+
+    fn merchant(&mut self, i: usize) -> Option<Merchant> {
+        let rng = &mut self.rng;
+        let layout = &self.layout;
+        let draw = &self.draw;
+        let on_street = if rng.random_bool(draw.p_street) {
+            Some(pick(rng, &layout.streets))
+        } else {
+            None
+        };
+        let xy = match on_street {
+            Some(s) => s.shop(rng),
+            None if rng.random_bool(0.65) => {
+                let c = layout.centre(rng);
+                around(rng, c.xy, c.sigma_m)
+            }
+            None => layout.background(rng, 0.75),
+        };
+        let cum = if on_street.is_some() {
+            &draw.cum_street
+        } else {
+            &draw.cum_general
+        };
+        let profile = &PROFILES[pick_weighted(rng, cum)];
+        let kind = pick(rng, profile.kinds);
+
+        let chain = if !profile.chains.is_empty() && rng.random_bool(0.15) {
+            Some(word(rng, profile.chains))
+        } else {
+            None
+        };
+        let place = match on_street {
+            Some(s) if rng.random_bool(0.4) => s.prefix,
+            _ => word(rng, self.style.places()),
+        };
+        let name = match chain {
+            Some(c) => format!("{c}({place}店)"),
+            None => {
+                let prefix = if rng.random_bool(0.5) {
+                    place
+                } else {
+                    word(rng, OWNERS)
+                };
+                let mut s = String::with_capacity(prefix.len() + kind.word.len());
+                s.push_str(prefix);
+                s.push_str(kind.word);
+                s
+            }
+        };
+        let address = match on_street {
+            Some(s) => format!("{}{}号", s.name, rng.random_range(1..400)),
+            None => format!(
+                "{}{}号",
+                pick(rng, self.style.roads()),
+                rng.random_range(1..500)
+            ),
+        };
+        let footfall = rng.random_bool(0.3).then(|| {
+            let street_boost = if on_street.is_some() { 1.6 } else { 1.0 };
+            (profile.footfall * street_boost * (normal(rng) * 0.5).exp()).round()
+        });
+        let (lo, hi) = kind.spend_cny;
+        let spend = rng
+            .random_bool(0.92)
+            .then(|| (lo + (hi - lo) * rng.random::<f64>()).round());
+        let rating = rng
+            .random_bool(0.9)
+            .then(|| ((3.0 + 2.0 * rng.random::<f64>().powf(0.6)) * 10.0).round() / 10.0);
+        let accepts_ecny = rng.random_bool(0.25);
+        let competitor_signed = rng
+            .random_bool(0.15)
+            .then(|| pick(rng, self.style.banks()).0.to_string());
+        let cum_status = if draw.near.any_within(xy, NEAR_OUTLET_M) {
+            &draw.status_near
+        } else {
+            &draw.status_far
+        };
+        let status = PipelineStatus::ALL[pick_weighted(rng, cum_status)];
+        let [lon, lat] = self.frame.lonlat(xy);
+        let id = self.style.id("M", i + 1);
+        let d = MerchantDraft {
+            id: id.clone(),
+            name,
+            category: profile.code.to_string(),
+            lon,
+            lat,
+            address: Some(address),
+            footfall_daily: footfall,
+            avg_spend_cny: spend,
+            rating,
+            opening_hours: Some(kind.hours.to_string()),
+            accepts_ecny,
+            competitor_signed,
+            chain: chain.map(str::to_string),
+            status,
+            status_since: None,
+            owner_org_id: None,
+            contact_name: None,
+            contact_phone: None,
+        };
+        let mut m = self.sink.keep("merchant", || id, Merchant::try_from(d))?;
+        // Who owns it: the nearest of our outlets. (Territories proper, with hand-drawn
+        // boundaries, are the scoring issue's.)
+        if let Some(layer) = &self.owners {
+            m.owner_org_id = nearest(layer, m.location).map(|o| o.id.clone());
+        }
+        m.contact = contact(&mut self.contacts_rng);
+        // When each rejection happened: within the 240 days before 2026-11-01 (a fixed day, so
+        // that the data stays the same), so that some are past a 90-day cool-down and some not.
+        if m.status == PipelineStatus::Rejected {
+            if let Some(base) = self.rejection_base {
+                m.status_since =
+                    Some(base - chrono::Duration::days(self.rejections_rng.random_range(0..240)));
+            }
+        }
+        Some(m)
+    }
+
+    fn community(&mut self, i: usize) -> Option<Community> {
+        let rng = &mut self.rng;
+        let layout = &self.layout;
+        let centre = if rng.random_bool(0.75) {
+            let c = layout.centre(rng);
+            around(rng, c.xy, c.sigma_m * 1.4)
+        } else {
+            layout.background(rng, 0.6)
+        };
+        // A star-shaped polygon: corners at increasing angles round the centre cannot cross.
+        let corners = rng.random_range(4..=6);
+        let half_across = rng.random_range(50.0..125.0);
+        let step = 2.0 * PI / f64::from(corners);
+        let turn = rng.random_range(0.0..step);
+        let ring: Vec<Xy> = (0..corners)
+            .map(|c| {
+                let a = turn + step * (f64::from(c) + rng.random_range(-0.25..0.25));
+                add(centre, polar(a, half_across * rng.random_range(0.75..1.0)))
+            })
+            .collect();
+
+        let mut name = String::with_capacity(24);
+        name.push_str(if rng.random_bool(0.4) {
+            word(rng, self.style.places())
+        } else {
+            word(rng, COMMUNITY_WORDS)
+        });
+        name.push_str(word(rng, COMMUNITY_SUFFIXES));
+        let households = (300.0 + 2_700.0 * rng.random::<f64>().powf(1.3)).round();
+        let population = (households * rng.random_range(2.6..3.0)).round();
+        // Prices fall from the centre outwards, as they do in a Chinese city.
+        let from_centre = (dist(centre, [0.0, 0.0]) / layout.radius_m).min(1.0);
+        let price = match &self.style {
+            Style::Leshan => (13_000.0 - 6_000.0 * from_centre + normal(rng) * 800.0)
+                .clamp(6_000.0, 14_000.0)
+                .round(),
+            Style::Generic(c) => {
+                let p0 = c.house_price_cny_m2;
+                (p0 * (1.0 - 0.6 * from_centre) + normal(rng) * 0.06 * p0)
+                    .clamp(0.35 * p0, 1.1 * p0)
+                    .round()
+            }
+        };
+        let bank_customers = (population * rng.random_range(0.05..0.30)).round();
+        let road = pick(rng, self.style.roads());
+        let address = match self.style {
+            Style::Leshan => format!("市中区{road}{}号", rng.random_range(1..500)),
+            Style::Generic(_) => format!("{road}{}号", rng.random_range(1..500)),
+        };
+        let id = self.style.id("C", i + 1);
+        let d = CommunityDraft {
+            id: id.clone(),
+            name,
+            polygon: Some(vec![self.frame.ring(&ring)]),
+            lon: None,
+            lat: None,
+            address: Some(address),
+            households,
+            population: Some(population),
+            avg_house_price_cny_m2: Some(price),
+            bank_customers: Some(bank_customers),
+            owner_org_id: None,
+        };
+        let mut c = self.sink.keep("community", || id, Community::try_from(d))?;
+        if let Some(layer) = &self.owners {
+            c.owner_org_id = nearest(layer, c.location).and_then(|o| o.parent_org_id.clone());
+        }
+        Some(c)
+    }
+}
+
+fn nearest(layer: &crate::index::Layer<Outlet>, at: Location) -> Option<&Outlet> {
+    layer
+        .nearest(at, 1, None)
+        .first()
+        .map(|h| layer.item(h.slot))
 }
 
 fn build(cfg: &GenConfig) -> Result<(Dataset, Sink), GenError> {
-    let cats = Categories::builtin()?;
-    if let Some(p) = PROFILES.iter().find(|p| cats.get(p.code).is_none()) {
-        return Err(GenError::UnknownCategory(p.code));
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let frame = Frame::new(cfg.center);
-    let layout = Layout::new(cfg, &mut rng);
-    let mut sink = Sink::default();
-    let mut ds = Dataset::default();
-
-    let sub_branches = org_tree(cfg, &mut ds, &mut sink);
-    if let Err(e) = check_tree(&ds.org_units) {
-        sink.keep::<()>("org tree", String::new, Err(e));
-    }
-    let ours_xy = outlets(
-        cfg,
-        &layout,
-        &frame,
-        &sub_branches,
-        &mut rng,
-        &mut ds,
-        &mut sink,
-    );
-    areas(&layout, &frame, &mut ds, &mut sink);
-    merchants(cfg, &layout, &frame, &ours_xy, &mut rng, &mut ds, &mut sink);
-    communities(cfg, &layout, &frame, &mut rng, &mut ds, &mut sink);
-    assign_owners(&mut ds);
-    contacts(cfg.seed, &mut ds);
-    rejection_dates(cfg.seed, &mut ds);
-    Ok((ds, sink))
-}
-
-/// Who owns what in our pipeline: a merchant belongs to the nearest of our outlets; a community
-/// and an area to the sub-branch of the outlet nearest to them. (Territories proper, with
-/// hand-drawn boundaries, are the scoring issue's.)
-fn assign_owners(ds: &mut Dataset) {
-    let ours: Vec<crate::domain::Outlet> =
-        ds.outlets.iter().filter(|o| o.is_ours()).cloned().collect();
-    if ours.is_empty() {
-        return;
-    }
-    let layer = crate::index::Layer::build(ours);
-    let nearest = |at: crate::domain::Location| {
-        layer
-            .nearest(at, 1, None)
-            .first()
-            .map(|h| layer.item(h.slot))
+    let mut city = CityStream::new(cfg)?;
+    let header = city.take_header();
+    let mut ds = Dataset {
+        org_units: header.org_units,
+        outlets: header.outlets,
+        areas: header.areas,
+        ..Dataset::default()
     };
-    for m in &mut ds.merchants {
-        m.owner_org_id = nearest(m.location).map(|o| o.id.clone());
-    }
-    for c in &mut ds.communities {
-        c.owner_org_id = nearest(c.location).and_then(|o| o.parent_org_id.clone());
-    }
-    for a in &mut ds.areas {
-        a.owner_org_id =
-            nearest(a.polygon.representative_point()).and_then(|o| o.parent_org_id.clone());
-    }
-}
-
-/// When each rejection happened: within the 240 days before 2026-11-01 (a fixed day, so that
-/// the data stays the same), so that some are past a 90-day cool-down and some are not.
-fn rejection_dates(seed: u64, ds: &mut Dataset) {
-    let Some(base) = chrono::NaiveDate::from_ymd_opt(2026, 11, 1) else {
-        return;
-    };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0dec_11ed);
-    for m in &mut ds.merchants {
-        if m.status == PipelineStatus::Rejected {
-            m.status_since = Some(base - chrono::Duration::days(rng.random_range(0..240)));
-        }
-    }
+    ds.merchants = city.next_merchants(cfg.merchants);
+    ds.communities = city.next_communities(cfg.communities);
+    Ok((ds, std::mem::take(&mut city.sink)))
 }
 
 /// Synthetic owner contacts for about one merchant in five (personal information in real data;
-/// here invented, to show masking). A separate random stream keeps the rest of the city the same.
-fn contacts(seed: u64, ds: &mut Dataset) {
+/// here invented, to show masking), drawn from their own random stream.
+fn contact(rng: &mut ChaCha8Rng) -> Option<crate::domain::Contact> {
     const FAMILY: [&str; 12] = [
         "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "罗", "郭",
     ];
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c0de);
-    for m in &mut ds.merchants {
-        if !rng.random_bool(0.2) {
-            continue;
-        }
-        let name = format!(
-            "{}{}",
-            FAMILY[rng.random_range(0..FAMILY.len())],
-            if rng.random_bool(0.5) {
-                "老板"
-            } else {
-                "女士"
-            }
-        );
-        let phone = format!(
-            "1{}{:09}",
-            [3, 5, 8, 9][rng.random_range(0..4)],
-            rng.random_range(0..1_000_000_000u64)
-        );
-        m.contact = Some(crate::domain::Contact {
-            name: Some(name),
-            phone: Some(phone),
-        });
+    if !rng.random_bool(0.2) {
+        return None;
     }
+    let name = format!(
+        "{}{}",
+        FAMILY[rng.random_range(0..FAMILY.len())],
+        if rng.random_bool(0.5) {
+            "老板"
+        } else {
+            "女士"
+        }
+    );
+    let phone = format!(
+        "1{}{:09}",
+        [3, 5, 8, 9][rng.random_range(0..4)],
+        rng.random_range(0..1_000_000_000u64)
+    );
+    Some(crate::domain::Contact {
+        name: Some(name),
+        phone: Some(phone),
+    })
 }
 
-/// 总行 > 四川省分行 > 乐山分行 > sub-branches; returns the sub-branch ids.
-fn org_tree(cfg: &GenConfig, ds: &mut Dataset, sink: &mut Sink) -> Vec<String> {
-    let n_sub = if cfg.outlets_ours <= 6 {
-        3
-    } else {
-        cfg.outlets_ours.div_ceil(8)
+/// The demo: 总行 > 四川省分行 > 乐山分行 > sub-branches. A generic city: its branch (under
+/// `parent_id`) > sub-branches. Returns the sub-branch ids.
+fn org_tree(
+    cfg: &GenConfig,
+    style: &Style,
+    units: &mut Vec<OrgUnit>,
+    sink: &mut Sink,
+) -> Vec<String> {
+    let mut drafts = Vec::new();
+    let (n_sub, parent) = match style {
+        Style::Leshan => {
+            drafts.extend(
+                [
+                    ("HQ", "总行", OrgLevel::HeadOffice, None),
+                    ("SC", "四川省分行", OrgLevel::ProvinceBranch, Some("HQ")),
+                    ("LS", "乐山分行", OrgLevel::CityBranch, Some("SC")),
+                ]
+                .into_iter()
+                .map(|(id, name, level, parent)| OrgUnitDraft {
+                    id: id.into(),
+                    name: name.into(),
+                    level,
+                    parent_id: parent.map(Into::into),
+                }),
+            );
+            let n_sub = if cfg.outlets_ours <= 6 {
+                3
+            } else {
+                cfg.outlets_ours.div_ceil(8)
+            };
+            (n_sub, "LS".to_string())
+        }
+        Style::Generic(c) => {
+            let id = format!("{}-BR", c.code);
+            let (name, level) = if c.municipality {
+                (format!("{}市分行", c.name), OrgLevel::ProvinceBranch)
+            } else {
+                (format!("{}分行", c.name), OrgLevel::CityBranch)
+            };
+            drafts.push(OrgUnitDraft {
+                id: id.clone(),
+                name,
+                level,
+                parent_id: Some(c.parent_id.clone()),
+            });
+            (cfg.outlets_ours.div_ceil(8).max(1), id)
+        }
     };
     let demo_names = ["张公桥支行", "市中区支行", "嘉州支行"];
-    let mut drafts = vec![
-        ("HQ", "总行".to_string(), OrgLevel::HeadOffice, None),
-        (
-            "SC",
-            "四川省分行".to_string(),
-            OrgLevel::ProvinceBranch,
-            Some("HQ"),
-        ),
-        (
-            "LS",
-            "乐山分行".to_string(),
-            OrgLevel::CityBranch,
-            Some("SC"),
-        ),
-    ]
-    .into_iter()
-    .map(|(id, name, level, parent)| OrgUnitDraft {
-        id: id.into(),
-        name,
-        level,
-        parent_id: parent.map(Into::into),
-    })
-    .collect::<Vec<_>>();
     let mut ids = Vec::with_capacity(n_sub);
     for i in 0..n_sub {
-        let id = format!("SB{:02}", i + 1);
-        let name = match demo_names.get(i) {
-            Some(n) => n.to_string(),
-            None => format!("{}支行", place_name(i)),
+        let id = style.id("SB", i + 1);
+        let name = match style {
+            Style::Leshan => match demo_names.get(i) {
+                Some(n) => n.to_string(),
+                None => format!("{}支行", place_name(i)),
+            },
+            Style::Generic(c) => format!("{}{}支行", c.name, numbered(GENERIC_PLACES, i)),
         };
         ids.push(id.clone());
         drafts.push(OrgUnitDraft {
             id,
             name,
             level: OrgLevel::SubBranch,
-            parent_id: Some("LS".into()),
+            parent_id: Some(parent.clone()),
         });
     }
     for d in drafts {
         let id = d.id.clone();
         if let Some(u) = sink.keep("org unit", || id, OrgUnit::try_from(d)) {
-            ds.org_units.push(u);
+            units.push(u);
         }
     }
     ids
@@ -987,19 +1575,33 @@ const DEMO_COMPETITORS: &[(usize, &str, f64, f64)] = &[
 ];
 
 /// Our outlets and the competitors'; returns our outlets' positions in local metres.
+#[allow(clippy::too_many_arguments)]
 fn outlets(
     cfg: &GenConfig,
+    style: &Style,
     layout: &Layout,
     frame: &Frame,
     sub_branches: &[String],
     rng: &mut ChaCha8Rng,
-    ds: &mut Dataset,
+    out: &mut Vec<Outlet>,
     sink: &mut Sink,
 ) -> Vec<Xy> {
     let mut ours_xy = Vec::with_capacity(cfg.outlets_ours);
     for i in 0..cfg.outlets_ours {
-        let (name, kind, xy) = match DEMO_OURS.get(i) {
-            Some(&(name, kind, x, y)) => (name.to_string(), kind, [x, y]),
+        let fixed = match style {
+            Style::Leshan => DEMO_OURS
+                .get(i)
+                .map(|&(name, kind, x, y)| (name.to_string(), kind, [x, y])),
+            // A generic city's first outlet is the branch's own, at the core.
+            Style::Generic(c) if i == 0 => Some((
+                format!("{}分行营业部", c.name),
+                OutletKind::BusinessDistrict,
+                around(rng, [0.0, 0.0], 150.0),
+            )),
+            Style::Generic(_) => None,
+        };
+        let (name, kind, xy) = match fixed {
+            Some(f) => f,
             None => {
                 let c = layout.centre(rng);
                 let kind = match rng.random_range(0..3) {
@@ -1019,41 +1621,49 @@ fn outlets(
         let parent = sub_branches
             .get(i * sub_branches.len() / cfg.outlets_ours.max(1))
             .cloned();
-        let road = pick(rng, ROADS);
+        let road = pick(rng, style.roads());
+        let number = rng.random_range(1..300);
+        let address = match style {
+            Style::Leshan => format!("市中区{road}{number}号"),
+            Style::Generic(_) => format!("{road}{number}号"),
+        };
         let d = OutletDraft {
-            id: format!("OUT{:02}", i + 1),
+            id: style.id("OUT", i + 1),
             name,
             competitor_bank: None,
             kind,
             parent_org_id: parent,
-            address: Some(format!("市中区{road}{}号", rng.random_range(1..300))),
+            address: Some(address),
             lon,
             lat,
         };
         let id = d.id.clone();
         if let Some(o) = sink.keep("outlet", || id, Outlet::try_from(d)) {
-            ds.outlets.push(o);
+            out.push(o);
             ours_xy.push(xy);
         }
     }
     for i in 0..cfg.outlets_competitors {
-        let (bank, full, place, xy) = match DEMO_COMPETITORS.get(i) {
-            Some(&(b, place, x, y)) => (BANKS[b].0, BANKS[b].1, place.to_string(), [x, y]),
+        let demo = match style {
+            Style::Leshan => DEMO_COMPETITORS.get(i),
+            Style::Generic(_) => None,
+        };
+        let (bank, name, xy) = match demo {
+            Some(&(b, place, x, y)) => (BANKS[b].0, format!("{}{place}", BANKS[b].1), [x, y]),
             None => {
-                let &(bank, full) = pick(rng, BANKS);
+                let &(bank, full) = pick(rng, style.banks());
                 let c = layout.centre(rng);
-                (
-                    bank,
-                    full,
-                    format!("{}支行", c.place),
-                    around(rng, c.xy, c.sigma_m * 0.5),
-                )
+                let name = match style {
+                    Style::Leshan => format!("{full}{}支行", c.place),
+                    Style::Generic(city) => format!("{full}{}{}支行", city.name, c.place),
+                };
+                (bank, name, around(rng, c.xy, c.sigma_m * 0.5))
             }
         };
         let [lon, lat] = frame.lonlat(xy);
         let d = OutletDraft {
-            id: format!("CMP{:02}", i + 1),
-            name: format!("{full}{place}"),
+            id: style.id("CMP", i + 1),
+            name,
             competitor_bank: Some(bank.into()),
             kind: OutletKind::Mixed,
             parent_org_id: None,
@@ -1063,13 +1673,13 @@ fn outlets(
         };
         let id = d.id.clone();
         if let Some(o) = sink.keep("outlet", || id, Outlet::try_from(d)) {
-            ds.outlets.push(o);
+            out.push(o);
         }
     }
     ours_xy
 }
 
-fn areas(layout: &Layout, frame: &Frame, ds: &mut Dataset, sink: &mut Sink) {
+fn areas(style: &Style, layout: &Layout, frame: &Frame, out: &mut Vec<Area>, sink: &mut Sink) {
     let shapes = layout
         .streets
         .iter()
@@ -1088,7 +1698,7 @@ fn areas(layout: &Layout, frame: &Frame, ds: &mut Dataset, sink: &mut Sink) {
         );
     for (i, (name, kind, ring)) in shapes.enumerate() {
         let d = AreaDraft {
-            id: format!("A{:02}", i + 1),
+            id: style.id("A", i + 1),
             name,
             kind,
             polygon: vec![frame.ring(&ring)],
@@ -1096,7 +1706,7 @@ fn areas(layout: &Layout, frame: &Frame, ds: &mut Dataset, sink: &mut Sink) {
         };
         let id = d.id.clone();
         if let Some(a) = sink.keep("area", || id, Area::try_from(d)) {
-            ds.areas.push(a);
+            out.push(a);
         }
     }
 }
@@ -1105,193 +1715,6 @@ fn areas(layout: &Layout, frame: &Frame, ds: &mut Dataset, sink: &mut Sink) {
 /// near our outlets the staff have walked the street, so more merchants are further along.
 const STATUS_NEAR: [f64; 7] = [45.0, 14.0, 9.0, 15.0, 11.0, 5.0, 1.0];
 const STATUS_FAR: [f64; 7] = [82.0, 7.0, 3.5, 3.0, 2.0, 2.0, 0.5];
-
-fn merchants(
-    cfg: &GenConfig,
-    layout: &Layout,
-    frame: &Frame,
-    ours_xy: &[Xy],
-    rng: &mut ChaCha8Rng,
-    ds: &mut Dataset,
-    sink: &mut Sink,
-) {
-    let cum_general = cumulative(PROFILES.iter().map(|p| p.weight));
-    let cum_street = cumulative(PROFILES.iter().map(|p| p.street_weight));
-    let status_near = cumulative(STATUS_NEAR.into_iter());
-    let status_far = cumulative(STATUS_FAR.into_iter());
-    let near = NearGrid::new(ours_xy, NEAR_OUTLET_M);
-    let n = cfg.merchants;
-    let street_total = (STREET_SHARE * n as f64).min(STREET_CAP * layout.streets.len() as f64);
-    let p_street = if n == 0 { 0.0 } else { street_total / n as f64 };
-
-    ds.merchants.reserve(n);
-    for i in 0..n {
-        let on_street = if rng.random_bool(p_street) {
-            Some(pick(rng, &layout.streets))
-        } else {
-            None
-        };
-        let xy = match on_street {
-            Some(s) => s.shop(rng),
-            None if rng.random_bool(0.65) => {
-                let c = layout.centre(rng);
-                around(rng, c.xy, c.sigma_m)
-            }
-            None => towards_middle(rng, layout.radius_m, 0.75),
-        };
-        let cum = if on_street.is_some() {
-            &cum_street
-        } else {
-            &cum_general
-        };
-        let profile = &PROFILES[pick_weighted(rng, cum)];
-        let kind = pick(rng, profile.kinds);
-
-        let chain = if !profile.chains.is_empty() && rng.random_bool(0.15) {
-            Some(word(rng, profile.chains))
-        } else {
-            None
-        };
-        let place = match on_street {
-            Some(s) if rng.random_bool(0.4) => s.prefix,
-            _ => word(rng, PLACES),
-        };
-        let name = match chain {
-            Some(c) => format!("{c}({place}店)"),
-            None => {
-                let prefix = if rng.random_bool(0.5) {
-                    place
-                } else {
-                    word(rng, OWNERS)
-                };
-                let mut s = String::with_capacity(prefix.len() + kind.word.len());
-                s.push_str(prefix);
-                s.push_str(kind.word);
-                s
-            }
-        };
-        let address = match on_street {
-            Some(s) => format!("{}{}号", s.name, rng.random_range(1..400)),
-            None => format!("{}{}号", pick(rng, ROADS), rng.random_range(1..500)),
-        };
-        let footfall = rng.random_bool(0.3).then(|| {
-            let street_boost = if on_street.is_some() { 1.6 } else { 1.0 };
-            (profile.footfall * street_boost * (normal(rng) * 0.5).exp()).round()
-        });
-        let (lo, hi) = kind.spend_cny;
-        let spend = rng
-            .random_bool(0.92)
-            .then(|| (lo + (hi - lo) * rng.random::<f64>()).round());
-        let rating = rng
-            .random_bool(0.9)
-            .then(|| ((3.0 + 2.0 * rng.random::<f64>().powf(0.6)) * 10.0).round() / 10.0);
-        let accepts_ecny = rng.random_bool(0.25);
-        let competitor_signed = rng
-            .random_bool(0.15)
-            .then(|| pick(rng, BANKS).0.to_string());
-        let cum_status = if near.any_within(xy, NEAR_OUTLET_M) {
-            &status_near
-        } else {
-            &status_far
-        };
-        let status = PipelineStatus::ALL[pick_weighted(rng, cum_status)];
-        let [lon, lat] = frame.lonlat(xy);
-        let d = MerchantDraft {
-            id: format!("M{:06}", i + 1),
-            name,
-            category: profile.code.to_string(),
-            lon,
-            lat,
-            address: Some(address),
-            footfall_daily: footfall,
-            avg_spend_cny: spend,
-            rating,
-            opening_hours: Some(kind.hours.to_string()),
-            accepts_ecny,
-            competitor_signed,
-            chain: chain.map(str::to_string),
-            status,
-            status_since: None,
-            owner_org_id: None,
-            contact_name: None,
-            contact_phone: None,
-        };
-        if let Some(m) = sink.keep(
-            "merchant",
-            || format!("M{:06}", i + 1),
-            Merchant::try_from(d),
-        ) {
-            ds.merchants.push(m);
-        }
-    }
-}
-
-fn communities(
-    cfg: &GenConfig,
-    layout: &Layout,
-    frame: &Frame,
-    rng: &mut ChaCha8Rng,
-    ds: &mut Dataset,
-    sink: &mut Sink,
-) {
-    ds.communities.reserve(cfg.communities);
-    for i in 0..cfg.communities {
-        let centre = if rng.random_bool(0.75) {
-            let c = layout.centre(rng);
-            around(rng, c.xy, c.sigma_m * 1.4)
-        } else {
-            towards_middle(rng, layout.radius_m, 0.6)
-        };
-        // A star-shaped polygon: corners at increasing angles round the centre cannot cross.
-        let corners = rng.random_range(4..=6);
-        let half_across = rng.random_range(50.0..125.0);
-        let step = 2.0 * PI / f64::from(corners);
-        let turn = rng.random_range(0.0..step);
-        let ring: Vec<Xy> = (0..corners)
-            .map(|c| {
-                let a = turn + step * (f64::from(c) + rng.random_range(-0.25..0.25));
-                add(centre, polar(a, half_across * rng.random_range(0.75..1.0)))
-            })
-            .collect();
-
-        let mut name = String::with_capacity(24);
-        name.push_str(if rng.random_bool(0.4) {
-            word(rng, PLACES)
-        } else {
-            word(rng, COMMUNITY_WORDS)
-        });
-        name.push_str(word(rng, COMMUNITY_SUFFIXES));
-        let households = (300.0 + 2_700.0 * rng.random::<f64>().powf(1.3)).round();
-        let population = (households * rng.random_range(2.6..3.0)).round();
-        // Prices fall from the centre outwards, as they do in a Chinese city.
-        let from_centre = (dist(centre, [0.0, 0.0]) / layout.radius_m).min(1.0);
-        let price = (13_000.0 - 6_000.0 * from_centre + normal(rng) * 800.0)
-            .clamp(6_000.0, 14_000.0)
-            .round();
-        let bank_customers = (population * rng.random_range(0.05..0.30)).round();
-        let road = pick(rng, ROADS);
-        let d = CommunityDraft {
-            id: format!("C{:04}", i + 1),
-            name,
-            polygon: Some(vec![frame.ring(&ring)]),
-            lon: None,
-            lat: None,
-            address: Some(format!("市中区{road}{}号", rng.random_range(1..500))),
-            households,
-            population: Some(population),
-            avg_house_price_cny_m2: Some(price),
-            bank_customers: Some(bank_customers),
-            owner_org_id: None,
-        };
-        if let Some(c) = sink.keep(
-            "community",
-            || format!("C{:04}", i + 1),
-            Community::try_from(d),
-        ) {
-            ds.communities.push(c);
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -2,9 +2,10 @@
 //! (the same features), and `/tiles/{layer}.json` (TileJSON 3.0 for MapLibre).
 //!
 //! Tiles are scoped like the API (a caller sees their own merchants, shared communities and
-//! areas, competitors' outlets) and revalidated, not re-sent: the ETag names the data's
-//! generation, the caller's scope and the coordinate system, so a tile that has not changed
-//! answers `304 Not Modified` before anything is computed.
+//! areas, competitors' outlets) and revalidated, not re-sent: the ETag names the process, the
+//! data's generation in it, the caller's scope and the coordinate system, so a tile that has
+//! not changed answers `304 Not Modified` before anything is computed (and a tag made by
+//! another process, or before a restart, is never taken for a current one).
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde_json::json;
@@ -74,7 +75,16 @@ pub async fn tile(
     let crs = p.crs()?;
     let generation = app.generation();
     let scope = scope_key(&caller.scope);
-    let etag = format!("\"t{generation:x}-{scope:x}-{}\"", crs.code());
+    // The generation counts this process's changes; the store's origin names the process
+    // (and its start), so that a tag from another process behind the same load balancer, or
+    // from before a restart, never matches by accident.
+    let process = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        app.store.origin().hash(&mut h);
+        h.finish() as u32
+    };
+    let etag = format!("\"t{process:x}.{generation:x}-{scope:x}-{}\"", crs.code());
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)

@@ -7,7 +7,9 @@
 //! that concurrent writers wait (busy timeout) instead of failing with SQLITE_BUSY on upgrade.
 
 pub mod accounts;
+pub mod bulk;
 pub mod campaigns;
+pub mod changes;
 pub mod network;
 mod rows;
 pub mod visits;
@@ -63,6 +65,11 @@ pub struct Store {
     /// Sessions' and tokens' users, for a few seconds (see `auth::AuthCache`); cleared by
     /// every change to users, sessions or tokens made through this store.
     credentials: std::sync::Arc<crate::auth::AuthCache>,
+    /// The sqlx URL connected to (a PostgreSQL listener opens its own connection with it).
+    url: String,
+    /// This store's name in the change feed (`changes`): unique per connected store, so that a
+    /// process skips the changes it made itself, and two stores in one process (tests) do not.
+    origin: String,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -119,11 +126,30 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
+        static STORES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let origin = format!(
+            "{}-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros(),
+            STORES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         Ok(Self {
             pool,
             backend,
             credentials: std::sync::Arc::new(crate::auth::AuthCache::new(CREDENTIALS_TTL)),
+            url,
+            origin,
         })
+    }
+
+    /// The sqlx URL of the database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// This store's name in the change feed.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     pub fn backend(&self) -> Backend {
@@ -167,6 +193,9 @@ impl Store {
     pub async fn upsert_org_units(&self, items: &[OrgUnit]) -> Result<WriteCounts, StorageError> {
         let mut tx = self.begin_write().await?;
         let c = rows::upsert_org_units(&mut tx, items).await?;
+        let ids: Vec<&str> = items.iter().map(|x| x.id.as_str()).collect();
+        self.record_change(&mut tx, changes::ChangeKind::OrgUnits, Some(&ids))
+            .await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -174,6 +203,9 @@ impl Store {
     pub async fn upsert_outlets(&self, items: &[Outlet]) -> Result<WriteCounts, StorageError> {
         let mut tx = self.begin_write().await?;
         let c = rows::upsert_outlets(&mut tx, items).await?;
+        let ids: Vec<&str> = items.iter().map(|x| x.id.as_str()).collect();
+        self.record_change(&mut tx, changes::ChangeKind::Outlets, Some(&ids))
+            .await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -181,6 +213,9 @@ impl Store {
     pub async fn upsert_merchants(&self, items: &[Merchant]) -> Result<WriteCounts, StorageError> {
         let mut tx = self.begin_write().await?;
         let c = rows::upsert_merchants(&mut tx, items).await?;
+        let ids: Vec<&str> = items.iter().map(|x| x.id.as_str()).collect();
+        self.record_change(&mut tx, changes::ChangeKind::Merchants, Some(&ids))
+            .await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -191,6 +226,9 @@ impl Store {
     ) -> Result<WriteCounts, StorageError> {
         let mut tx = self.begin_write().await?;
         let c = rows::upsert_communities(&mut tx, items).await?;
+        let ids: Vec<&str> = items.iter().map(|x| x.id.as_str()).collect();
+        self.record_change(&mut tx, changes::ChangeKind::Communities, Some(&ids))
+            .await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -198,12 +236,16 @@ impl Store {
     pub async fn upsert_areas(&self, items: &[Area]) -> Result<WriteCounts, StorageError> {
         let mut tx = self.begin_write().await?;
         let c = rows::upsert_areas(&mut tx, items).await?;
+        let ids: Vec<&str> = items.iter().map(|x| x.id.as_str()).collect();
+        self.record_change(&mut tx, changes::ChangeKind::Areas, Some(&ids))
+            .await?;
         tx.commit().await?;
         Ok(c)
     }
 
     /// Writes a whole dataset in one transaction (the demo, `ecomap gen`): all or nothing.
     pub async fn write_dataset(&self, ds: &Dataset) -> Result<WriteCounts, StorageError> {
+        use changes::ChangeKind as K;
         let mut tx = self.begin_write().await?;
         let mut total = WriteCounts::default();
         total += rows::upsert_org_units(&mut tx, &ds.org_units).await?;
@@ -211,6 +253,30 @@ impl Store {
         total += rows::upsert_merchants(&mut tx, &ds.merchants).await?;
         total += rows::upsert_communities(&mut tx, &ds.communities).await?;
         total += rows::upsert_areas(&mut tx, &ds.areas).await?;
+        let kinds: [(K, Vec<&str>); 5] = [
+            (
+                K::OrgUnits,
+                ds.org_units.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (
+                K::Outlets,
+                ds.outlets.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (
+                K::Merchants,
+                ds.merchants.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (
+                K::Communities,
+                ds.communities.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (K::Areas, ds.areas.iter().map(|x| x.id.as_str()).collect()),
+        ];
+        for (kind, v) in kinds {
+            if !v.is_empty() {
+                self.record_change(&mut tx, kind, Some(&v)).await?;
+            }
+        }
         tx.commit().await?;
         Ok(total)
     }

@@ -41,6 +41,12 @@ impl Store {
         .bind(now())
         .execute(&mut *tx)
         .await?;
+        self.record_change(
+            &mut tx,
+            super::changes::ChangeKind::Weights,
+            Some(&[org_node_id]),
+        )
+        .await?;
         tx.commit().await?;
         Ok(version)
     }
