@@ -156,7 +156,15 @@ impl App {
         // Read where the feed stands before loading: a change committed meanwhile is applied
         // again by the sync loop, which is harmless (it reloads rows as they are).
         let synced = store.last_change().await?;
+        let started = std::time::Instant::now();
         let ds = store.load().await?;
+        tracing::info!(
+            merchants = ds.merchants.len(),
+            communities = ds.communities.len(),
+            outlets = ds.outlets.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "loaded the data"
+        );
         // A stored network that no longer loads (damaged, or from an incompatible version) is
         // reported and left out: distances fall back to straight lines until the next import.
         let network = match store.network().await? {
@@ -182,7 +190,12 @@ impl App {
                 limits.login_window,
             ),
             limits,
-            index: RwLock::new(SpatialIndex::build(ds)),
+            index: RwLock::new({
+                let started = std::time::Instant::now();
+                let index = SpatialIndex::build(ds);
+                tracing::info!(seconds = started.elapsed().as_secs_f64(), "built the index");
+                index
+            }),
             writer: tokio::sync::Mutex::new(()),
             visit_queue: crate::visits_app::VisitQueue::default(),
             generation: std::sync::atomic::AtomicU64::new(1),

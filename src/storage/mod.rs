@@ -175,19 +175,37 @@ impl Store {
     /// Reads everything, validated again on the way in (a stored row that no longer
     /// validates is reported, not silently dropped).
     pub async fn load(&self) -> Result<Dataset, StorageError> {
-        let fetch = |sql: &'static str| sqlx::query(sql).fetch_all(&self.pool);
-        let org_units = fetch(rows::SELECT_ORG_UNITS).await?;
-        let outlets = fetch(rows::SELECT_OUTLETS).await?;
-        let merchants = fetch(rows::SELECT_MERCHANTS).await?;
-        let communities = fetch(rows::SELECT_COMMUNITIES).await?;
-        let areas = fetch(rows::SELECT_AREAS).await?;
         Ok(Dataset {
-            org_units: decode_all(&org_units, rows::org_unit)?,
-            outlets: decode_all(&outlets, rows::outlet)?,
-            merchants: decode_all(&merchants, rows::merchant)?,
-            communities: decode_all(&communities, rows::community)?,
-            areas: decode_all(&areas, rows::area)?,
+            org_units: self
+                .fetch_decoded(rows::SELECT_ORG_UNITS, rows::org_unit)
+                .await?,
+            outlets: self
+                .fetch_decoded(rows::SELECT_OUTLETS, rows::outlet)
+                .await?,
+            merchants: self
+                .fetch_decoded(rows::SELECT_MERCHANTS, rows::merchant)
+                .await?,
+            communities: self
+                .fetch_decoded(rows::SELECT_COMMUNITIES, rows::community)
+                .await?,
+            areas: self.fetch_decoded(rows::SELECT_AREAS, rows::area).await?,
         })
+    }
+
+    /// Every row of `sql`, decoded as it arrives, so that the driver's rows of a whole table never
+    /// sit in memory at once beside the values decoded from them.
+    async fn fetch_decoded<T>(
+        &self,
+        sql: &'static str,
+        decode: fn(&AnyRow) -> Result<T, StorageError>,
+    ) -> Result<Vec<T>, StorageError> {
+        use futures_util::TryStreamExt as _;
+        let mut out = Vec::new();
+        let mut rows = sqlx::query(sql).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            out.push(decode(&row)?);
+        }
+        Ok(out)
     }
 
     pub async fn upsert_org_units(&self, items: &[OrgUnit]) -> Result<WriteCounts, StorageError> {
@@ -303,13 +321,6 @@ impl Store {
         .await?;
         Ok(())
     }
-}
-
-fn decode_all<T>(
-    rows: &[AnyRow],
-    f: fn(&AnyRow) -> Result<T, StorageError>,
-) -> Result<Vec<T>, StorageError> {
-    rows.iter().map(f).collect()
 }
 
 pub use rows::{
