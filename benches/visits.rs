@@ -31,6 +31,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
+    if std::env::var_os("VISITS_STALL").is_some() {
+        stall_study(long_s);
+        return;
+    }
     let t0 = Instant::now();
     let index = SpatialIndex::build(generate(&GenConfig {
         seed: 42,
@@ -135,6 +139,7 @@ fn main() {
             let long = SolverOptions {
                 seed,
                 iterations: opts.iterations * 20,
+                stall: u32::MAX,
                 time_limit: Some(deadline.saturating_duration_since(Instant::now())),
             };
             let q = plan(&case.req, &walk, &long).expect("plan");
@@ -165,4 +170,157 @@ fn main() {
         worst_time[1].as_secs_f64() * 1e3,
         worst_gap[1] * 100.0
     );
+}
+
+/// `VISITS_STALL=1 cargo bench --bench visits`: the peer benchmark's route instances (40
+/// candidates within 1.5 km, open all day, no rush, one walker, 14:00–17:30) around the first
+/// 40 outlets of ours in a 100k-merchant generated city, planned with the default options and
+/// with the solver stopped after k rounds without a better plan, against a long run's best.
+fn stall_study(long_s: u64) {
+    use ecomap::visits::hours::{OpeningHours, Rush};
+    let index = SpatialIndex::build(generate(&GenConfig {
+        seed: 42,
+        merchants: 100_000,
+        outlets_ours: 50,
+        outlets_competitors: 10,
+        communities: 3_000,
+        ..Default::default()
+    }));
+    let sp = ScoringParams::builtin().expect("scoring params");
+    let vp = VisitParams::builtin().expect("visit params");
+    let straight = ecomap::network::Walking::straight(sp.detour_factor);
+    let stats = estimate(&index, &sp, &straight);
+    let walk = StraightLine {
+        detour_factor: sp.detour_factor,
+    };
+    let date = NaiveDate::from_ymd_opt(2026, 3, 4).expect("date");
+    let stalls = [u32::MAX, 150, 100, 60, 40];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); stalls.len()];
+    let mut gaps: Vec<Vec<f64>> = vec![Vec::new(); stalls.len()];
+    let long_each = Duration::from_millis(long_s * 1000 / 10);
+    let mut instances: Vec<Vec<serde_json::Value>> = vec![Vec::new(); stalls.len()];
+    for o in index
+        .outlets
+        .items()
+        .iter()
+        .filter(|o| o.is_ours())
+        .take(40)
+    {
+        let ranked = rank(
+            &index,
+            &stats,
+            &sp,
+            &sp.weights,
+            &straight,
+            o.location,
+            1500.0,
+            &|_| true,
+            40,
+        );
+        if ranked.len() < 40 {
+            continue;
+        }
+        let mut req = PlanRequest::new(&vp, o.location, date);
+        req.window_start = 14 * 60;
+        req.window_end = 17 * 60 + 30;
+        req.rush = Rush::none();
+        req.candidates = ranked
+            .iter()
+            .map(|p| {
+                let mut c = Candidate::from_merchant(
+                    p.merchant_slot,
+                    index.merchants.item(p.merchant_slot),
+                    p.score,
+                );
+                c.hours = OpeningHours::always();
+                c
+            })
+            .collect();
+        let mut results = Vec::new();
+        let m_per_min = vp.walking_kmh * 1000.0 / 60.0;
+        let mut points = vec![o.location];
+        points.extend(req.candidates.iter().map(|c| c.location));
+        let walk_min: Vec<f64> = ecomap::visits::plan::WalkingDistances::matrix(&walk, &points)
+            .into_iter()
+            .map(|m| m / m_per_min)
+            .collect();
+        for &stall in &stalls {
+            let opts = SolverOptions {
+                stall,
+                ..SolverOptions::default()
+            };
+            let mut t = Vec::new();
+            let mut total = 0.0;
+            let mut stops = Vec::new();
+            for _ in 0..5 {
+                let s = Instant::now();
+                let p = plan(&req, &walk, &opts).expect("plan");
+                t.push(s.elapsed().as_secs_f64() * 1e3);
+                total = p.total_priority;
+                stops = p.slots().collect::<Vec<_>>();
+            }
+            t.sort_by(f64::total_cmp);
+            results.push((t[2], total));
+            // The instance for the peers' route solvers (benches/peers/peers.py routes).
+            instances[results.len() - 1].push(serde_json::json!({
+                "outlet": o.id,
+                "budget_min": f64::from(req.window_end - req.window_start),
+                "priorities": req.candidates.iter().map(|c| c.priority).collect::<Vec<_>>(),
+                "service_min": req.candidates.iter().map(|c| req.visit_minutes_for(&c.category)).collect::<Vec<_>>(),
+                "slots": req.candidates.iter().map(|c| c.slot).collect::<Vec<_>>(),
+                "walk_min": walk_min,
+                "ecomap": { "ms": t[2], "total_priority": total, "stops": stops },
+            }));
+        }
+        let deadline = Instant::now() + long_each;
+        let mut best = results.iter().map(|r| r.1).fold(0.0, f64::max);
+        let mut seed = 1_000;
+        while Instant::now() < deadline {
+            let long = SolverOptions {
+                seed,
+                iterations: 6_000,
+                stall: u32::MAX,
+                time_limit: Some(deadline.saturating_duration_since(Instant::now())),
+            };
+            best = best.max(plan(&req, &walk, &long).expect("plan").total_priority);
+            seed += 1;
+        }
+        for (k, (ms, total)) in results.into_iter().enumerate() {
+            times[k].push(ms);
+            gaps[k].push(1.0 - total / best);
+        }
+    }
+    if let Some(dir) = std::env::var_os("VISITS_STALL_OUT") {
+        for (k, &stall) in stalls.iter().enumerate() {
+            let d = std::path::Path::new(&dir).join(format!("stall-{stall}"));
+            std::fs::create_dir_all(&d).expect("mkdir");
+            std::fs::write(
+                d.join("routes.json"),
+                serde_json::to_vec(&serde_json::json!({ "instances": instances[k] }))
+                    .expect("json"),
+            )
+            .expect("routes.json");
+        }
+    }
+    println!("| stop after rounds without a better plan | instances | median time | worst time | mean gap to the long run | worst gap | instances with a gap |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for (k, &stall) in stalls.iter().enumerate() {
+        let mut t = times[k].clone();
+        t.sort_by(f64::total_cmp);
+        let g = &gaps[k];
+        println!(
+            "| {} | {} | {:.1} ms | {:.1} ms | {:.3}% | {:.3}% | {} |",
+            if stall == u32::MAX {
+                "never (300 rounds)".to_string()
+            } else {
+                stall.to_string()
+            },
+            t.len(),
+            t[t.len() / 2],
+            t[t.len() - 1],
+            100.0 * g.iter().sum::<f64>() / g.len() as f64,
+            100.0 * g.iter().copied().fold(0.0, f64::max),
+            g.iter().filter(|&&x| x > 1e-9).count()
+        );
+    }
 }

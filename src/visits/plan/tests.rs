@@ -216,6 +216,7 @@ fn compare_with_optimum(staff: usize, instances: u64, n: usize) -> (u64, f64) {
             &Effort {
                 seed: SolverOptions::default().seed,
                 iterations: SolverOptions::default().iterations,
+                stall: SolverOptions::default().stall,
                 deadline: None,
             },
         );
