@@ -134,7 +134,7 @@ pub fn merchants_csv<'a>(
             .unwrap_or_else(|| m.category.clone());
         let contact = match contacts {
             Contacts::AsStored => m.contact.clone(),
-            Contacts::Masked => m.contact.as_ref().map(|c| c.masked()),
+            Contacts::Masked => m.contact.as_ref().map(|c| Box::new(c.masked())),
         };
         w.write_record([
             safe_cell(&m.id),

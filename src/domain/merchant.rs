@@ -131,8 +131,9 @@ pub struct Merchant {
     pub owner_org_id: Option<String>,
     /// Personal information: shown masked unless the caller may unmask (and that is audited);
     /// never serialised from here, so it cannot leak through a derived JSON or a log line.
+    /// Boxed: most merchants have none, and inline it would cost every merchant 48 bytes.
     #[serde(skip)]
-    pub contact: Option<Contact>,
+    pub contact: Option<Box<Contact>>,
 }
 
 /// A merchant's owner or contact person. Personal information under PIPL.
@@ -225,7 +226,7 @@ impl TryFrom<MerchantDraft> for Merchant {
             contact: {
                 let name = optional_text(d.contact_name);
                 let phone = check_phone(d.contact_phone)?;
-                (name.is_some() || phone.is_some()).then_some(Contact { name, phone })
+                (name.is_some() || phone.is_some()).then(|| Box::new(Contact { name, phone }))
             },
         })
     }

@@ -1343,7 +1343,7 @@ impl CityStream {
         if let Some(layer) = &self.owners {
             m.owner_org_id = nearest(layer, m.location).map(|o| o.id.clone());
         }
-        m.contact = contact(&mut self.contacts_rng);
+        m.contact = contact(&mut self.contacts_rng).map(Box::new);
         // When each rejection happened: within the 240 days before 2026-11-01 (a fixed day, so
         // that the data stays the same), so that some are past a 90-day cool-down and some not.
         if m.status == PipelineStatus::Rejected {

@@ -12,6 +12,7 @@ use h3o::{CellIndex, LatLng};
 use rstar::{ParentNode, PointDistance, RStarInsertionStrategy, RTree, RTreeNode, RTreeObject};
 use rstar::{RTreeParams, AABB};
 
+use super::ids::IdTable;
 use super::sphere::{self, Coord, CHORD_EPS, TREE_CHORD_EPS};
 use super::{Located, INDEX_RESOLUTION};
 use crate::domain::{BBox, Location, ValidPolygon};
@@ -148,7 +149,7 @@ fn cell_of(loc: Location) -> CellIndex {
 #[derive(Clone)]
 pub struct Layer<T> {
     items: Vec<T>,
-    by_id: HashMap<String, u32>,
+    by_id: IdTable,
     tree: RTree<Entry, Params>,
     /// H3 cell per slot at [`INDEX_RESOLUTION`], computed eagerly (in parallel with the tree
     /// in `build`): 1M cells take about 0.4 s of one core, after which every coverage query is
@@ -183,10 +184,10 @@ impl<T: Located> Layer<T> {
     where
         T: Sync,
     {
-        let mut by_id = HashMap::with_capacity(items.len());
+        let mut by_id = IdTable::with_capacity(items.len());
         let mut repeated = false;
-        for (slot, item) in items.iter().enumerate() {
-            if by_id.insert(item.id().to_string(), slot as u32).is_some() {
+        for slot in 0..items.len() {
+            if by_id.insert_new(slot as u32, &items, T::id).is_some() {
                 repeated = true;
                 break;
             }
@@ -254,7 +255,7 @@ impl<T: Located> Layer<T> {
     }
 
     pub fn slot_of(&self, id: &str) -> Option<u32> {
-        self.by_id.get(id).copied()
+        self.by_id.get(id, &self.items, T::id)
     }
 
     /// The group names (see [`Located::group`]), indexed by the codes that
@@ -300,7 +301,6 @@ impl<T: Located> Layer<T> {
         let loc = item.location();
         let Some(slot) = self.slot_of(item.id()) else {
             let slot = self.items.len() as u32;
-            self.by_id.insert(item.id().to_string(), slot);
             self.tree.insert(Entry {
                 point: sphere::tree_point(loc),
                 slot,
@@ -308,6 +308,7 @@ impl<T: Located> Layer<T> {
             });
             self.cells.push(cell_of(loc));
             self.items.push(item);
+            self.by_id.insert_new(slot, &self.items, T::id);
             return true;
         };
         let old = &self.items[slot as usize];
@@ -334,7 +335,7 @@ impl<T: Located> Layer<T> {
     /// Removes the item with this id and returns it. The last item moves into the freed slot,
     /// so slots held from before are stale afterwards.
     pub fn remove(&mut self, id: &str) -> Option<T> {
-        let slot = self.by_id.remove(id)?;
+        let slot = self.by_id.remove(id, &self.items, T::id)?;
         let entry_of = |layer: &Self, slot: u32| {
             let item = &layer.items[slot as usize];
             Entry {
@@ -350,8 +351,7 @@ impl<T: Located> Layer<T> {
             let moved = entry_of(self, last);
             self.tree.remove(&moved);
             self.tree.insert(Entry { slot, ..moved });
-            self.by_id
-                .insert(self.items[last as usize].id().to_string(), slot);
+            self.by_id.moved(last, slot, &self.items, T::id);
         }
         self.cells.swap_remove(slot as usize);
         Some(self.items.swap_remove(slot as usize))

@@ -9,6 +9,7 @@
 //! [`Location::distance_m`] would: the tree narrows the candidates with a margin for rounding
 //! and the haversine distance decides.
 
+mod ids;
 mod layer;
 mod sphere;
 #[cfg(test)]

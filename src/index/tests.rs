@@ -440,3 +440,42 @@ fn many_upserts_at_once_equal_one_at_a_time() {
     });
     assert_eq!(n, 200, "moved items carry their new category code");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any mix of bulk builds, upserts (new and existing ids) and removals leaves every id
+    /// findable at a slot that holds it, and nothing else findable (the id table keeps no
+    /// copy of the ids, so a slot moved by a removal must be followed).
+    #[test]
+    fn ids_find_their_items_through_upserts_and_removals(
+        initial in 0usize..40,
+        ops in proptest::collection::vec((0u8..3, 0usize..60), 0..120),
+    ) {
+        let place = |i: usize| loc(103.70 + i as f64 * 1e-3, 29.50);
+        let mut layer = Layer::build((0..initial).map(|i| merchant(&format!("m{i}"), "dining", place(i))).collect());
+        let mut model: std::collections::BTreeMap<String, usize> = (0..initial).map(|i| (format!("m{i}"), i)).collect();
+        for (op, i) in ops {
+            let id = format!("m{i}");
+            if op < 2 {
+                let at = i + usize::from(op) * 7;
+                let new = layer.upsert(merchant(&id, "retail", place(at)));
+                prop_assert_eq!(new, model.insert(id, at).is_none());
+            } else {
+                prop_assert_eq!(layer.remove(&id).map(|m| m.id), model.remove(&id).map(|_| id.clone()));
+            }
+            prop_assert_eq!(layer.len(), model.len());
+        }
+        for (id, at) in &model {
+            let got = layer.get(id);
+            prop_assert!(got.is_some(), "{} lost", id);
+            let got = got.unwrap();
+            prop_assert_eq!(&got.id, id);
+            prop_assert_eq!(got.location, place(*at));
+        }
+        for i in 0..60 {
+            let id = format!("m{i}");
+            prop_assert_eq!(layer.get(&id).is_some(), model.contains_key(&id));
+        }
+    }
+}

@@ -361,11 +361,12 @@ pub struct Settled {
 impl Settled {
     /// Puts the state on an indexed merchant; whether anything changed.
     pub fn apply_to(&self, m: &mut Merchant) -> bool {
-        let contact =
-            (self.contact_name.is_some() || self.contact_phone.is_some()).then(|| Contact {
+        let contact = (self.contact_name.is_some() || self.contact_phone.is_some()).then(|| {
+            Box::new(Contact {
                 name: self.contact_name.clone(),
                 phone: self.contact_phone.clone(),
-            });
+            })
+        });
         let changed = m.status != self.state.status
             || m.status_since != self.state.status_since
             || m.contact != contact;

@@ -1,0 +1,81 @@
+//! Slots by id without a second copy of the ids.
+//!
+//! A `HashMap<String, u32>` keeps its own copy of every id: for a million merchants that is a
+//! million small heap strings (≈ 60–70 bytes each with the map's slot) beside the ids the items
+//! already hold. This table stores only the slot (4 bytes and a control byte) and hashes and
+//! compares the ids where they live, in the layer's items. hashbrown's `HashTable` is the
+//! maintained way to do that (std's map has no API for it).
+
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::hash_table::{Entry, HashTable};
+
+/// Slots keyed by their items' ids. Every method takes the layer's items, indexed by slot; the
+/// table must hold only slots of items in that slice.
+#[derive(Clone, Default)]
+pub(crate) struct IdTable {
+    table: HashTable<u32>,
+    hasher: RandomState,
+}
+
+impl IdTable {
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            table: HashTable::with_capacity(n),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn hash(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    /// The slot of the item with this id.
+    pub fn get<T>(&self, id: &str, items: &[T], id_of: impl Fn(&T) -> &str) -> Option<u32> {
+        self.table
+            .find(self.hash(id), |&s| id_of(&items[s as usize]) == id)
+            .copied()
+    }
+
+    /// Adds `slot` (whose item is already in `items`) unless its id is there; returns the slot
+    /// already holding that id, if any.
+    pub fn insert_new<T>(
+        &mut self,
+        slot: u32,
+        items: &[T],
+        id_of: impl Fn(&T) -> &str,
+    ) -> Option<u32> {
+        let id = id_of(&items[slot as usize]);
+        let hash = self.hash(id);
+        let hasher = &self.hasher;
+        match self.table.entry(
+            hash,
+            |&s| id_of(&items[s as usize]) == id,
+            |&s| hasher.hash_one(id_of(&items[s as usize])),
+        ) {
+            Entry::Occupied(e) => Some(*e.get()),
+            Entry::Vacant(e) => {
+                e.insert(slot);
+                None
+            }
+        }
+    }
+
+    /// Forgets the item with this id; returns its slot.
+    pub fn remove<T>(&mut self, id: &str, items: &[T], id_of: impl Fn(&T) -> &str) -> Option<u32> {
+        let hash = self.hash(id);
+        let entry = self
+            .table
+            .find_entry(hash, |&s| id_of(&items[s as usize]) == id)
+            .ok()?;
+        Some(entry.remove().0)
+    }
+
+    /// The item in slot `from` moves to slot `to` (its id unchanged).
+    pub fn moved<T>(&mut self, from: u32, to: u32, items: &[T], id_of: impl Fn(&T) -> &str) {
+        let hash = self.hash(id_of(&items[from as usize]));
+        if let Some(s) = self.table.find_mut(hash, |&s| s == from) {
+            *s = to;
+        }
+    }
+}
