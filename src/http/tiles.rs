@@ -78,13 +78,11 @@ pub async fn tile(
     // The generation counts this process's changes; the store's origin names the process
     // (and its start), so that a tag from another process behind the same load balancer, or
     // from before a restart, never matches by accident.
-    let process = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        app.store.origin().hash(&mut h);
-        h.finish() as u32
-    };
-    let etag = format!("\"t{process:x}.{generation:x}-{scope:x}-{}\"", crs.code());
+    let etag = format!(
+        "\"t{}.{generation:x}-{scope:x}-{}\"",
+        app.store.origin(),
+        crs.code()
+    );
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)

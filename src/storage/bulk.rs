@@ -41,7 +41,7 @@ fn opt_text(s: &Option<String>) -> Cell<'_> {
     Cell::Text(s.as_deref().map(Cow::Borrowed))
 }
 
-/// A table and its columns, the id first: the lists of `rows::upsert_*`.
+/// A table and its columns, the id first: the same lists as `rows::upsert_*`.
 struct Table {
     name: &'static str,
     columns: &'static [&'static str],
@@ -49,77 +49,27 @@ struct Table {
 
 const ORG_UNITS: Table = Table {
     name: "org_units",
-    columns: &["id", "name", "level", "parent_id", "updated_at"],
+    columns: super::rows::ORG_UNIT_COLUMNS,
 };
 
 const OUTLETS: Table = Table {
     name: "outlets",
-    columns: &[
-        "id",
-        "name",
-        "competitor_bank",
-        "kind",
-        "parent_org_id",
-        "address",
-        "lon",
-        "lat",
-        "updated_at",
-    ],
+    columns: super::rows::OUTLET_COLUMNS,
 };
 
 const MERCHANTS: Table = Table {
     name: "merchants",
-    columns: &[
-        "id",
-        "name",
-        "category",
-        "lon",
-        "lat",
-        "address",
-        "footfall_daily",
-        "avg_spend_cny",
-        "rating",
-        "opening_hours",
-        "accepts_ecny",
-        "competitor_signed",
-        "chain",
-        "status",
-        "status_since",
-        "owner_org_id",
-        "contact_name",
-        "contact_phone",
-        "updated_at",
-    ],
+    columns: super::rows::MERCHANT_COLUMNS,
 };
 
 const COMMUNITIES: Table = Table {
     name: "communities",
-    columns: &[
-        "id",
-        "name",
-        "lon",
-        "lat",
-        "polygon",
-        "address",
-        "households",
-        "population",
-        "avg_house_price_cny_m2",
-        "bank_customers",
-        "owner_org_id",
-        "updated_at",
-    ],
+    columns: super::rows::COMMUNITY_COLUMNS,
 };
 
 const AREAS: Table = Table {
     name: "areas",
-    columns: &[
-        "id",
-        "name",
-        "kind",
-        "polygon",
-        "owner_org_id",
-        "updated_at",
-    ],
+    columns: super::rows::AREA_COLUMNS,
 };
 
 fn org_unit_cells<'a>(u: &'a OrgUnit, ts: &'a str, out: &mut Vec<Cell<'a>>) {

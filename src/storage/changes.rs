@@ -196,35 +196,25 @@ impl Store {
 
     /// Every row of one kind (a change without ids).
     pub async fn all_merchants(&self) -> Result<Vec<Merchant>, StorageError> {
-        self.all(rows::SELECT_MERCHANTS, rows::merchant).await
+        self.fetch_decoded(rows::SELECT_MERCHANTS, rows::merchant)
+            .await
     }
 
     pub async fn all_outlets(&self) -> Result<Vec<Outlet>, StorageError> {
-        self.all(rows::SELECT_OUTLETS, rows::outlet).await
+        self.fetch_decoded(rows::SELECT_OUTLETS, rows::outlet).await
     }
 
     pub async fn all_communities(&self) -> Result<Vec<Community>, StorageError> {
-        self.all(rows::SELECT_COMMUNITIES, rows::community).await
+        self.fetch_decoded(rows::SELECT_COMMUNITIES, rows::community)
+            .await
     }
 
     pub async fn all_areas(&self) -> Result<Vec<Area>, StorageError> {
-        self.all(rows::SELECT_AREAS, rows::area).await
+        self.fetch_decoded(rows::SELECT_AREAS, rows::area).await
     }
 
     pub async fn all_org_units(&self) -> Result<Vec<OrgUnit>, StorageError> {
-        self.all(rows::SELECT_ORG_UNITS, rows::org_unit).await
-    }
-
-    async fn all<T>(
-        &self,
-        select: &'static str,
-        decode: fn(&sqlx::any::AnyRow) -> Result<T, StorageError>,
-    ) -> Result<Vec<T>, StorageError> {
-        sqlx::query(select)
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(decode)
-            .collect()
+        self.fetch_decoded(rows::SELECT_ORG_UNITS, rows::org_unit)
+            .await
     }
 }

@@ -194,7 +194,7 @@ impl Store {
 
     /// Every row of `sql`, decoded as it arrives, so that the driver's rows of a whole table never
     /// sit in memory at once beside the values decoded from them.
-    async fn fetch_decoded<T>(
+    pub(crate) async fn fetch_decoded<T>(
         &self,
         sql: &'static str,
         decode: fn(&AnyRow) -> Result<T, StorageError>,

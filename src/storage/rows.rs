@@ -125,6 +125,71 @@ async fn upsert(
 pub(crate) const SELECT_ORG_UNITS: &str =
     "SELECT id, name, level, parent_id FROM org_units ORDER BY id";
 
+/// The columns `upsert_org_units` writes (and `bulk` copies), the id first.
+pub(crate) const ORG_UNIT_COLUMNS: &[&str] = &["id", "name", "level", "parent_id", "updated_at"];
+
+/// The columns `upsert_outlets` writes (and `bulk` copies), the id first.
+pub(crate) const OUTLET_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "competitor_bank",
+    "kind",
+    "parent_org_id",
+    "address",
+    "lon",
+    "lat",
+    "updated_at",
+];
+
+/// The columns `upsert_merchants` writes (and `bulk` copies), the id first.
+pub(crate) const MERCHANT_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "category",
+    "lon",
+    "lat",
+    "address",
+    "footfall_daily",
+    "avg_spend_cny",
+    "rating",
+    "opening_hours",
+    "accepts_ecny",
+    "competitor_signed",
+    "chain",
+    "status",
+    "status_since",
+    "owner_org_id",
+    "contact_name",
+    "contact_phone",
+    "updated_at",
+];
+
+/// The columns `upsert_communities` writes (and `bulk` copies), the id first.
+pub(crate) const COMMUNITY_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "lon",
+    "lat",
+    "polygon",
+    "address",
+    "households",
+    "population",
+    "avg_house_price_cny_m2",
+    "bank_customers",
+    "owner_org_id",
+    "updated_at",
+];
+
+/// The columns `upsert_areas` writes (and `bulk` copies), the id first.
+pub(crate) const AREA_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "kind",
+    "polygon",
+    "owner_org_id",
+    "updated_at",
+];
+
 pub async fn upsert_org_units(
     tx: &mut Transaction<'static, Any>,
     items: &[OrgUnit],
@@ -145,13 +210,7 @@ pub async fn upsert_org_units(
             ]
         })
         .collect();
-    upsert(
-        tx,
-        "org_units",
-        &["id", "name", "level", "parent_id", "updated_at"],
-        rows,
-    )
-    .await
+    upsert(tx, "org_units", ORG_UNIT_COLUMNS, rows).await
 }
 
 pub(crate) fn org_unit(r: &AnyRow) -> Result<OrgUnit, StorageError> {
@@ -190,23 +249,7 @@ pub async fn upsert_outlets(
             ]
         })
         .collect();
-    upsert(
-        tx,
-        "outlets",
-        &[
-            "id",
-            "name",
-            "competitor_bank",
-            "kind",
-            "parent_org_id",
-            "address",
-            "lon",
-            "lat",
-            "updated_at",
-        ],
-        rows,
-    )
-    .await
+    upsert(tx, "outlets", OUTLET_COLUMNS, rows).await
 }
 
 pub(crate) fn outlet(r: &AnyRow) -> Result<Outlet, StorageError> {
@@ -261,33 +304,7 @@ pub async fn upsert_merchants(
             ]
         })
         .collect();
-    upsert(
-        tx,
-        "merchants",
-        &[
-            "id",
-            "name",
-            "category",
-            "lon",
-            "lat",
-            "address",
-            "footfall_daily",
-            "avg_spend_cny",
-            "rating",
-            "opening_hours",
-            "accepts_ecny",
-            "competitor_signed",
-            "chain",
-            "status",
-            "status_since",
-            "owner_org_id",
-            "contact_name",
-            "contact_phone",
-            "updated_at",
-        ],
-        rows,
-    )
-    .await
+    upsert(tx, "merchants", MERCHANT_COLUMNS, rows).await
 }
 
 pub(crate) fn merchant(r: &AnyRow) -> Result<Merchant, StorageError> {
@@ -360,26 +377,7 @@ pub async fn upsert_communities(
             ]
         })
         .collect();
-    upsert(
-        tx,
-        "communities",
-        &[
-            "id",
-            "name",
-            "lon",
-            "lat",
-            "polygon",
-            "address",
-            "households",
-            "population",
-            "avg_house_price_cny_m2",
-            "bank_customers",
-            "owner_org_id",
-            "updated_at",
-        ],
-        rows,
-    )
-    .await
+    upsert(tx, "communities", COMMUNITY_COLUMNS, rows).await
 }
 
 pub(crate) fn community(r: &AnyRow) -> Result<Community, StorageError> {
@@ -437,20 +435,7 @@ pub async fn upsert_areas(
             ]
         })
         .collect();
-    upsert(
-        tx,
-        "areas",
-        &[
-            "id",
-            "name",
-            "kind",
-            "polygon",
-            "owner_org_id",
-            "updated_at",
-        ],
-        rows,
-    )
-    .await
+    upsert(tx, "areas", AREA_COLUMNS, rows).await
 }
 
 pub(crate) fn area(r: &AnyRow) -> Result<Area, StorageError> {
