@@ -539,6 +539,21 @@ struct District {
     rotation: f64,
 }
 
+impl District {
+    /// A business district around `xy` with a random ellipse (three draws from `rng`).
+    fn random(name: String, xy: Xy, rng: &mut ChaCha8Rng) -> Self {
+        Self {
+            name,
+            xy,
+            semi_axes_m: (
+                rng.random_range(350.0..700.0),
+                rng.random_range(200.0..350.0),
+            ),
+            rotation: rng.random_range(0.0..PI),
+        }
+    }
+}
+
 struct Layout {
     /// The city's edge: the demo's disc, or Clark's cut-off; house prices fall towards it.
     radius_m: f64,
@@ -759,15 +774,11 @@ impl Layout {
                 ],
             });
             let cj = spread(s * 104_729 + 1);
-            districts.push(District {
-                name: format!("{}商圈", place_name(s + 2)),
-                xy: centres[cj].xy,
-                semi_axes_m: (
-                    rng.random_range(350.0..700.0),
-                    rng.random_range(200.0..350.0),
-                ),
-                rotation: rng.random_range(0.0..PI),
-            });
+            districts.push(District::random(
+                format!("{}商圈", place_name(s + 2)),
+                centres[cj].xy,
+                rng,
+            ));
         }
         Self {
             radius_m,
@@ -835,15 +846,11 @@ impl Layout {
             } else {
                 (d * 104_729 + 1) % centres.len()
             };
-            districts.push(District {
-                name: format!("{}{}商圈", city.name, numbered(GENERIC_PLACES, d)),
-                xy: centres[cj].xy,
-                semi_axes_m: (
-                    rng.random_range(350.0..700.0),
-                    rng.random_range(200.0..350.0),
-                ),
-                rotation: rng.random_range(0.0..PI),
-            });
+            districts.push(District::random(
+                format!("{}{}商圈", city.name, numbered(GENERIC_PLACES, d)),
+                centres[cj].xy,
+                rng,
+            ));
         }
         Self {
             radius_m,
