@@ -19,7 +19,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use ecomap::coverage::{
     community_coverage, compare, grid, life_circles, share_around, survey, CoverageParams,
 };
-use ecomap::domain::{AreaKind, Location, Merchant};
+use ecomap::domain::{AreaKind, Location};
 use ecomap::gen::{generate, GenConfig};
 use ecomap::index::SpatialIndex;
 use ecomap::scoring::{estimate, MerchantStats, ScoringParams};
@@ -35,7 +35,7 @@ fn city() -> SpatialIndex {
     }))
 }
 
-fn all(_: &Merchant) -> bool {
+fn all(_: ecomap::index::MerchantRef<'_>) -> bool {
     true
 }
 

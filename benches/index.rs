@@ -9,9 +9,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use ecomap::domain::{Dataset, Location, Merchant};
+use ecomap::domain::{Dataset, Location};
 use ecomap::gen::{generate, GenConfig};
-use ecomap::index::{Layer, INDEX_RESOLUTION};
+use ecomap::index::{MerchantLayer, INDEX_RESOLUTION};
 
 fn city() -> Dataset {
     generate(&GenConfig {
@@ -25,7 +25,7 @@ fn city() -> Dataset {
 }
 
 /// Counts merchants by category code within the radius; `counts` is reset first.
-fn count_by_category(layer: &Layer<Merchant>, at: Location, radius_m: f64, counts: &mut [u32]) {
+fn count_by_category(layer: &MerchantLayer, at: Location, radius_m: f64, counts: &mut [u32]) {
     counts.fill(0);
     layer.for_each_within_radius_grouped(at, radius_m, |_, group, _| {
         counts[group as usize] += 1;
@@ -37,7 +37,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Figures that put the timings in context, printed once.
-fn print_context(layer: &Layer<Merchant>, outlets: &[Location]) {
+fn print_context(layer: &MerchantLayer, outlets: &[Location]) {
     let mut counts = vec![0u32; layer.groups().len()];
     for radius_m in [500.0, 1_000.0] {
         let mut total = 0u64;
@@ -76,7 +76,11 @@ fn benches(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(12));
     g.bench_function("layer_of_1m_merchants_with_h3_cells", |b| {
-        b.iter_batched(|| merchants.clone(), Layer::build, BatchSize::LargeInput)
+        b.iter_batched(
+            || merchants.clone(),
+            MerchantLayer::build,
+            BatchSize::LargeInput,
+        )
     });
     g.bench_function("h3_cells_alone_for_1m_points", |b| {
         b.iter(|| {
@@ -92,7 +96,7 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let layer = Layer::build(merchants);
+    let layer = MerchantLayer::build(merchants);
     print_context(&layer, &outlets);
 
     let mut g = c.benchmark_group("query");
@@ -118,7 +122,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             map.clear();
             layer.for_each_within_radius(round_robin(), 500.0, |slot, _| {
-                *map.entry(layer.item(slot).category.as_str()).or_default() += 1;
+                *map.entry(layer.item(slot).category()).or_default() += 1;
             });
             black_box(&map);
         })

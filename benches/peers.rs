@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use ecomap::domain::{Categories, Dataset, Location, Merchant, Outlet};
+use ecomap::domain::{Categories, Dataset, Location, Outlet};
 use ecomap::geo::crs::Crs;
-use ecomap::index::{Layer, SpatialIndex, INDEX_RESOLUTION};
+use ecomap::index::{MerchantLayer, SpatialIndex, INDEX_RESOLUTION};
 use ecomap::ingest::{self, Encoding, ImportKind, ImportOptions, Parsed};
 use ecomap::network::Walking;
 use ecomap::scoring::{estimate, rank, ScoringParams};
@@ -123,7 +123,7 @@ fn parse(
 
 /// Counts merchants within `radius_m` of each point, by category (as benches/index.rs), timing
 /// each query; returns the per-query microseconds and totals.
-fn radius_queries(layer: &Layer<Merchant>, at: &[Location], radius_m: f64) -> (Vec<f64>, Vec<u64>) {
+fn radius_queries(layer: &MerchantLayer, at: &[Location], radius_m: f64) -> (Vec<f64>, Vec<u64>) {
     let mut counts = vec![0u32; layer.groups().len()];
     // One untimed pass so that both passes see warm caches as PostGIS's second pass does.
     for &p in at.iter().take(200) {
@@ -143,7 +143,7 @@ fn radius_queries(layer: &Layer<Merchant>, at: &[Location], radius_m: f64) -> (V
     (times, totals)
 }
 
-fn count_within(layer: &Layer<Merchant>, at: &[Location], radius_m: f64) -> u64 {
+fn count_within(layer: &MerchantLayer, at: &[Location], radius_m: f64) -> u64 {
     let mut n = 0u64;
     for &p in at {
         layer.for_each_within_radius(p, radius_m, |_, _| n += 1);
@@ -151,7 +151,7 @@ fn count_within(layer: &Layer<Merchant>, at: &[Location], radius_m: f64) -> u64 
     n
 }
 
-fn count_within_2_threads(layer: &Layer<Merchant>, at: &[Location], radius_m: f64) -> u64 {
+fn count_within_2_threads(layer: &MerchantLayer, at: &[Location], radius_m: f64) -> u64 {
     let (a, b) = at.split_at(at.len() / 2);
     std::thread::scope(|s| {
         let other = s.spawn(|| count_within(layer, b, radius_m));
@@ -360,19 +360,19 @@ fn main() {
         }
         c
     });
-    let h3_loop = |items: &[Merchant]| {
+    let h3_loop = |items: &[Location]| {
         let mut c: HashMap<u64, u32> = HashMap::new();
-        for m in items {
-            let cell = h3o::LatLng::new(m.location.lat(), m.location.lon())
+        for l in items {
+            let cell = h3o::LatLng::new(l.lat(), l.lon())
                 .map(|ll| u64::from(ll.to_cell(INDEX_RESOLUTION)))
                 .unwrap_or(0);
             *c.entry(cell).or_default() += 1;
         }
         c
     };
-    let (d_loop, cells_loop) = median_of(1, || h3_loop(layer.items()));
+    let (d_loop, cells_loop) = median_of(1, || h3_loop(layer.table().locations()));
     let (d_loop2, cells_loop2) = median_of(1, || {
-        let (x, y) = layer.items().split_at(layer.len() / 2);
+        let (x, y) = layer.table().locations().split_at(layer.len() / 2);
         let (mut c1, c2) = std::thread::scope(|s| {
             let other = s.spawn(|| h3_loop(y));
             (h3_loop(x), other.join().unwrap_or_default())

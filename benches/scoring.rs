@@ -38,9 +38,9 @@ fn score_all(
 ) -> (f64, usize) {
     let mut sum = 0.0;
     let mut n = 0;
-    for (slot, m) in index.merchants.items().iter().enumerate() {
+    for (slot, l) in index.merchants.table().locations().iter().enumerate() {
         let Some(o) = t.outlet_of[slot] else { continue };
-        let d = m.location.distance_m(&index.outlets.item(o).location);
+        let d = l.distance_m(&index.outlets.item(o).location);
         if let Some(p) = score(index, stats, params, &params.weights, slot as u32, d) {
             sum += p.score;
             n += 1;

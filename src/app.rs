@@ -157,9 +157,12 @@ impl App {
         // again by the sync loop, which is harmless (it reloads rows as they are).
         let synced = store.last_change().await?;
         let started = std::time::Instant::now();
-        let ds = store.load().await?;
+        let mut merchants = crate::index::MerchantTable::default();
+        store.for_each_merchant(|m| merchants.push(m)).await?;
+        let ds = store.load_all_but_merchants().await?;
         tracing::info!(
-            merchants = ds.merchants.len(),
+            merchants = merchants.len(),
+            merchant_bytes = merchants.heap_bytes(),
             communities = ds.communities.len(),
             outlets = ds.outlets.len(),
             seconds = started.elapsed().as_secs_f64(),
@@ -192,7 +195,7 @@ impl App {
             limits,
             index: RwLock::new({
                 let started = std::time::Instant::now();
-                let index = SpatialIndex::build(ds);
+                let index = SpatialIndex::build_with_merchants(ds, Some(merchants));
                 tracing::info!(seconds = started.elapsed().as_secs_f64(), "built the index");
                 index
             }),
@@ -502,10 +505,7 @@ impl App {
             }
             Parsed::Merchants(v) => {
                 for m in v.iter_mut() {
-                    let existing = index
-                        .merchants
-                        .get(&m.id)
-                        .map(|x| x.owner_org_id.as_deref());
+                    let existing = index.merchants.get(&m.id).map(|x| x.owner_org_id());
                     check("merchant", &m.id.clone(), &mut m.owner_org_id, existing);
                 }
             }
@@ -612,7 +612,7 @@ impl App {
             let in_scope = |o: Option<&str>| access.scope.contains(o);
             report.merchants.kept_other_owner = osm::keep_what_the_bank_knows_merchants(
                 &mut merchants,
-                |id| index.merchants.get(id),
+                |id| index.merchants.get(id).map(|m| m.to_merchant()),
                 in_scope,
             );
             report.communities.kept_other_owner = osm::keep_what_the_bank_knows_communities(

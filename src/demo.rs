@@ -72,7 +72,7 @@ pub fn write_files(ds: &Dataset, categories: &Categories, dir: &Path) -> Result<
         match kind {
             ImportKind::Outlets => export::outlets_csv(&ds.outlets, crs, out)?,
             ImportKind::Merchants => export::merchants_csv(
-                &ds.merchants,
+                ds.merchants.iter().cloned(),
                 categories,
                 crs,
                 export::Contacts::AsStored,

@@ -97,8 +97,8 @@ pub fn outlets_csv(outlets: &[Outlet], crs: Crs, out: impl Write) -> Result<(), 
 /// Excel looks (UTF-8 with a BOM, so that Excel opens it correctly). Contacts are written as
 /// given: this is for the data's own files (the demo); what users download goes through the
 /// masked, audited export of the HTTP API.
-pub fn merchants_csv<'a>(
-    merchants: impl IntoIterator<Item = &'a Merchant>,
+pub fn merchants_csv(
+    merchants: impl IntoIterator<Item = Merchant>,
     categories: &Categories,
     crs: Crs,
     contacts: Contacts,

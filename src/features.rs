@@ -1,12 +1,11 @@
 //! Domain values as GeoJSON features (RFC 7946, `[lon, lat]`), in the coordinate system the
 //! client asks for. Shared by the HTTP API and the file exports so that both say the same thing.
 
+use crate::index::MerchantRef;
 use geojson::{Feature, FeatureCollection, Geometry, JsonObject, Value};
 use serde_json::json;
 
-use crate::domain::{
-    Area, Categories, Community, CommunityShape, Location, Merchant, Outlet, ValidPolygon,
-};
+use crate::domain::{Area, Categories, Community, CommunityShape, Location, Outlet, ValidPolygon};
 use crate::geo::crs::{from_wgs84, Crs};
 
 fn point(loc: &Location, crs: Crs) -> Geometry {
@@ -64,33 +63,33 @@ pub fn outlet(o: &Outlet, crs: Crs) -> Feature {
     )
 }
 
-pub fn merchant(m: &Merchant, categories: &Categories, crs: Crs) -> Feature {
-    let cat = categories.get(&m.category);
+pub fn merchant(m: MerchantRef<'_>, categories: &Categories, crs: Crs) -> Feature {
+    let cat = categories.get(m.category());
     feature(
-        &m.id,
-        point(&m.location, crs),
+        m.id(),
+        point(&m.location(), crs),
         json!({
-            "id": m.id,
-            "name": m.name,
-            "category": m.category,
+            "id": m.id(),
+            "name": m.name(),
+            "category": m.category(),
             "category_zh": cat.map(|c| c.zh.as_str()),
             "category_en": cat.map(|c| c.en.as_str()),
-            "address": m.address,
-            "footfall_daily": m.footfall_daily,
-            "footfall_source": if m.footfall_daily.is_some() { Some("observed") } else { None },
-            "avg_spend_cny": m.avg_spend_cny,
-            "rating": m.rating,
-            "opening_hours": m.opening_hours,
-            "accepts_ecny": m.accepts_ecny,
-            "competitor_signed": m.competitor_signed,
-            "chain": m.chain,
-            "status": m.status.code(),
-            "status_zh": m.status.zh(),
-            "status_since": m.status_since.map(|d| d.to_string()),
-            "owner_org_id": m.owner_org_id,
+            "address": m.address(),
+            "footfall_daily": m.footfall_daily(),
+            "footfall_source": if m.footfall_daily().is_some() { Some("observed") } else { None },
+            "avg_spend_cny": m.avg_spend_cny(),
+            "rating": m.rating(),
+            "opening_hours": m.opening_hours(),
+            "accepts_ecny": m.accepts_ecny(),
+            "competitor_signed": m.competitor_signed(),
+            "chain": m.chain(),
+            "status": m.status().code(),
+            "status_zh": m.status().zh(),
+            "status_since": m.status_since().map(|d| d.to_string()),
+            "owner_org_id": m.owner_org_id(),
             // Personal information is masked here, always; unmasking is its own audited call.
-            "contact_name": m.contact.as_ref().and_then(|c| c.name.as_deref().map(crate::domain::mask_name)),
-            "contact_phone": m.contact.as_ref().and_then(|c| c.phone.as_deref().map(crate::domain::mask_phone)),
+            "contact_name": m.contact().as_ref().and_then(|c| c.name.as_deref().map(crate::domain::mask_name)),
+            "contact_phone": m.contact().as_ref().and_then(|c| c.phone.as_deref().map(crate::domain::mask_phone)),
         }),
     )
 }

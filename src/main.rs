@@ -852,10 +852,10 @@ async fn score(
             let m = index.merchants.item(p.merchant_slot);
             let mut row = vec![
                 (i + 1).to_string(),
-                ecomap::export::safe_cell(&m.id),
-                ecomap::export::safe_cell(&m.name),
-                m.category.clone(),
-                m.status.code().to_string(),
+                ecomap::export::safe_cell(m.id()),
+                ecomap::export::safe_cell(m.name()),
+                m.category().to_string(),
+                m.status().code().to_string(),
                 format!("{:.4}", p.score),
                 format!("{:.0}", p.distance_m),
                 // Empty where the street network has no way to the merchant.
@@ -906,7 +906,7 @@ async fn score(
                 "{:>3}. {:.3}  {:<16} {:>5.0} m (walk {walk})  {}",
                 i + 1,
                 p.score,
-                m.name,
+                m.name(),
                 p.distance_m,
                 why.join(", ")
             );

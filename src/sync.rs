@@ -110,15 +110,31 @@ async fn reload(app: &App, wanted: Wanted) -> Result<(), AppError> {
                 app.changed();
                 index.outlets.upsert_many(rows);
             }
-            ChangeKind::Merchants => {
-                let rows = match &which {
-                    Some(set) => store.merchants_by_ids(&ids(set)).await?,
-                    None => store.all_merchants().await?,
-                };
-                let mut index = app.index_mut();
-                app.changed();
-                index.merchants.upsert_many(rows);
-            }
+            ChangeKind::Merchants => match &which {
+                Some(set) => {
+                    let rows = store.merchants_by_ids(&ids(set)).await?;
+                    let mut index = app.index_mut();
+                    app.changed();
+                    index.merchants.upsert_many(rows);
+                }
+                None => {
+                    // Many changed (a large import elsewhere): the layer is rebuilt from the
+                    // database, streamed into columns and built off the async threads, and
+                    // swapped in whole; the writer lock keeps this process's own writes out
+                    // meanwhile, so nothing written here is lost.
+                    let mut table = crate::index::MerchantTable::default();
+                    store.for_each_merchant(|m| table.push(m)).await?;
+                    let layer = tokio::task::spawn_blocking(move || {
+                        crate::index::MerchantLayer::from_slots(table)
+                    })
+                    .await
+                    // Blocking tasks are never cancelled, so this is a panic: pass it on.
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                    let mut index = app.index_mut();
+                    app.changed();
+                    index.merchants = layer;
+                }
+            },
             ChangeKind::Communities => {
                 let rows = match &which {
                     Some(set) => store.communities_by_ids(&ids(set)).await?,

@@ -131,7 +131,7 @@ impl App {
             .index()
             .merchants
             .get(&visit.merchant_id)
-            .is_some_and(|m| who.scope.contains(m.owner_org_id.as_deref()));
+            .is_some_and(|m| who.scope.contains(m.owner_org_id()));
         if !known {
             return Err(VisitError::MerchantNotFound(visit.merchant_id));
         }
@@ -314,7 +314,7 @@ impl App {
                 let (Some(s), Some(m)) = (settled.get(*id), index.merchants.get(id)) else {
                     continue;
                 };
-                let mut m = m.clone();
+                let mut m = m.to_merchant();
                 let before = m.status;
                 if s.apply_to(&mut m) {
                     status_changed |= before != m.status;
@@ -329,7 +329,7 @@ impl App {
             }
             for id in &touched {
                 if let Some(m) = index.merchants.get(id) {
-                    names.insert(id.clone(), m.name.clone());
+                    names.insert(id.clone(), m.name().to_string());
                 }
             }
         }

@@ -47,13 +47,13 @@
 //! [`check`] recomputes everything from a plain scan of the merchants (no index) and says what,
 //! if anything, the plan gets wrong.
 
+use crate::index::MerchantRef;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use crate::coverage::{is_signed, straight_m, CoverageParams, DISTANCE_MODEL};
-use crate::domain::Merchant;
 use crate::index::SpatialIndex;
 
 /// Components with at most this many candidates are always solved to a proven minimum (the
@@ -107,12 +107,12 @@ impl CoverGoal {
 /// NaN counts as lowest).
 #[derive(Clone, Copy)]
 pub struct Rules<'a> {
-    pub is_signed: &'a dyn Fn(&Merchant) -> bool,
-    pub keep: &'a dyn Fn(&Merchant) -> bool,
+    pub is_signed: &'a dyn Fn(MerchantRef<'_>) -> bool,
+    pub keep: &'a dyn Fn(MerchantRef<'_>) -> bool,
     pub priority: &'a dyn Fn(u32) -> f64,
 }
 
-fn keep_all(_: &Merchant) -> bool {
+fn keep_all(_: MerchantRef<'_>) -> bool {
     true
 }
 
@@ -923,7 +923,7 @@ pub fn plan(
         if (rules.is_signed)(m) || !(rules.keep)(m) {
             continue;
         }
-        let Some(e) = essentials.iter().position(|(c, _)| *c == m.category) else {
+        let Some(e) = essentials.iter().position(|(c, _)| *c == m.category()) else {
             continue;
         };
         cand_of.insert(s, (e, cands[e].len() as u32));
@@ -1090,9 +1090,9 @@ pub fn plan(
         let m = layer.item(slot);
         picks.push(Pick {
             slot,
-            merchant_id: m.id.clone(),
-            name: m.name.clone(),
-            category: m.category.clone(),
+            merchant_id: m.id().to_string(),
+            name: m.name().to_string(),
+            category: m.category().to_string(),
             order: picks.len() as u32 + 1,
             gain: g,
             covers: sets_of[e][j]
@@ -1151,14 +1151,14 @@ pub fn check(
     let mut errors: Vec<String> = Vec::new();
     let reach = goal.reach_m();
     let essentials = goal.essentials();
-    let merchants = index.merchants.items();
+    let merchants = index.merchants.table();
     let cand_set: HashSet<u32> = candidates.iter().copied().collect();
     let is_candidate = |s: u32| {
-        merchants.get(s as usize).is_some_and(|m| {
+        merchants.try_get(s).is_some_and(|m| {
             cand_set.contains(&s)
                 && !(rules.is_signed)(m)
                 && (rules.keep)(m)
-                && essentials.iter().any(|(c, _)| *c == m.category)
+                && essentials.iter().any(|(c, _)| *c == m.category())
         })
     };
     let mut pick_slots = HashSet::new();
@@ -1168,7 +1168,7 @@ pub fn check(
         }
         if !is_candidate(p.slot) {
             errors.push(format!("pick {} is not an eligible candidate", p.slot));
-        } else if merchants[p.slot as usize].category != p.category {
+        } else if merchants.get(p.slot).category() != p.category {
             errors.push(format!("pick {} has the wrong category", p.slot));
         }
     }
@@ -1188,11 +1188,10 @@ pub fn check(
         let at = index.communities.item(c).location;
         for (cat, k) in &essentials {
             let (mut have, mut possible, mut added) = (0u32, 0u32, 0u32);
-            for (s, m) in merchants.iter().enumerate() {
-                if m.category != *cat || m.location.distance_m(&at) > reach {
+            for (s, m) in index.merchants.iter() {
+                if m.category() != *cat || m.location().distance_m(&at) > reach {
                     continue;
                 }
-                let s = s as u32;
                 if is_candidate(s) {
                     possible += 1;
                     if pick_slots.contains(&s) {
@@ -1234,18 +1233,18 @@ pub fn check(
         ));
     }
     for p in &plan.picks {
-        let Some(m) = merchants.get(p.slot as usize) else {
+        let Some(m) = merchants.try_get(p.slot) else {
             continue;
         };
         let mut expect: Vec<(u32, String)> = Vec::new();
         let mut needed = false;
         for &c in &comms {
             let at = index.communities.item(c).location;
-            if m.location.distance_m(&at) > reach || !short.contains(&(c, m.category.as_str())) {
+            if m.location().distance_m(&at) > reach || !short.contains(&(c, m.category())) {
                 continue;
             }
-            expect.push((c, m.category.clone()));
-            if let Some(&(have, possible, added, k)) = counts.get(&(c, m.category.as_str())) {
+            expect.push((c, m.category().to_string()));
+            if let Some(&(have, possible, added, k)) = counts.get(&(c, m.category())) {
                 if have + added <= k.min(have + possible) {
                     needed = true;
                 }

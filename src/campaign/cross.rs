@@ -25,12 +25,13 @@
 //! Walking down that order, a suggestion is kept while both of its merchants are in fewer than
 //! `per_merchant` kept suggestions (3 by default), until `limit` are kept.
 
+use crate::index::MerchantRef;
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::coverage::{is_signed, straight_m};
-use crate::domain::{Categories, CategoryError, Merchant};
+use crate::domain::{Categories, CategoryError};
 use crate::index::SpatialIndex;
 
 const BUILTIN: &str = include_str!("../../data/cross_marketing.toml");
@@ -178,12 +179,12 @@ impl CrossTable {
     }
 }
 
-fn name_has(m: &Merchant, keywords: &[String]) -> bool {
+fn name_has(m: MerchantRef<'_>, keywords: &[String]) -> bool {
     if keywords.is_empty() {
         return true;
     }
-    let name = m.name.to_ascii_lowercase();
-    let chain = m.chain.as_deref().unwrap_or("").to_ascii_lowercase();
+    let name = m.name().to_ascii_lowercase();
+    let chain = m.chain().unwrap_or("").to_ascii_lowercase();
     keywords.iter().any(|k| {
         let k = k.to_ascii_lowercase();
         name.contains(&k) || chain.contains(&k)
@@ -192,13 +193,13 @@ fn name_has(m: &Merchant, keywords: &[String]) -> bool {
 
 impl PairRule {
     /// The merchant can be side `a` of this pair.
-    pub fn matches_a(&self, m: &Merchant) -> bool {
-        m.category == self.a && name_has(m, &self.a_keywords)
+    pub fn matches_a(&self, m: MerchantRef<'_>) -> bool {
+        m.category() == self.a && name_has(m, &self.a_keywords)
     }
 
     /// The merchant can be side `b` of this pair.
-    pub fn matches_b(&self, m: &Merchant) -> bool {
-        m.category == self.b && name_has(m, &self.b_keywords)
+    pub fn matches_b(&self, m: MerchantRef<'_>) -> bool {
+        m.category() == self.b && name_has(m, &self.b_keywords)
     }
 }
 
@@ -209,13 +210,13 @@ impl PairRule {
 /// merchant's observed figure (e.g. the Huff estimate of [`crate::scoring::MerchantStats`]).
 /// The floor of 0.5 keeps a little-known shop in the list: its neighbour and the pair matter
 /// more than its own figures.
-pub fn quality(m: &Merchant, footfall: Option<f64>) -> f64 {
+pub fn quality(m: MerchantRef<'_>, footfall: Option<f64>) -> f64 {
     let f = footfall
-        .or(m.footfall_daily.map(f64::from))
+        .or(m.footfall_daily().map(f64::from))
         .filter(|f| f.is_finite() && *f >= 0.0)
         .map_or(0.5, |f| ((1.0 + f).ln() / 1001f64.ln()).min(1.0));
     let r = m
-        .rating
+        .rating()
         .filter(|r| r.is_finite())
         .unwrap_or(crate::scoring::footfall::DEFAULT_RATING);
     let r = ((r - 2.5) / 2.5).clamp(0.0, 1.0);
@@ -272,7 +273,7 @@ pub struct CrossOptions<'a> {
     pub per_merchant: usize,
     /// Quality 0..=1 of a merchant slot.
     pub quality: &'a dyn Fn(u32) -> f64,
-    pub is_signed: &'a dyn Fn(&Merchant) -> bool,
+    pub is_signed: &'a dyn Fn(MerchantRef<'_>) -> bool,
 }
 
 impl<'a> CrossOptions<'a> {
@@ -318,8 +319,8 @@ pub fn suggest(
     let q = |s: u32| {
         index
             .merchants
-            .items()
-            .get(s as usize)
+            .table()
+            .try_get(s)
             .map_or(0.0, |m| quality(m, None))
     };
     let opts = CrossOptions {
@@ -342,7 +343,7 @@ struct Found {
 
 /// The ranking of the module docs: launchable first, higher score, table order, ids.
 fn ranked(index: &SpatialIndex, x: &Found, y: &Found) -> std::cmp::Ordering {
-    let id = |s: u32| index.merchants.item(s).id.as_str();
+    let id = |s: u32| index.merchants.item(s).id();
     y.launchable
         .cmp(&x.launchable)
         .then_with(|| y.score.total_cmp(&x.score))
@@ -399,7 +400,7 @@ pub fn suggest_with(
         if x_a.is_empty() {
             continue;
         }
-        let at = layer.item(x).location;
+        let at = layer.item(x).location();
         let mut hits: Vec<u32> = Vec::new();
         layer.for_each_within_radius(at, radius, |y, _| {
             if y != x {
@@ -414,7 +415,7 @@ pub fn suggest_with(
                 if !y_b.contains(&p) {
                     continue;
                 }
-                let distance_m = at.distance_m(&layer.item(y).location);
+                let distance_m = at.distance_m(&layer.item(y).location());
                 let rule = &table.pairs[p];
                 let f = Found {
                     a: x,
@@ -461,7 +462,7 @@ pub fn suggest_with(
         used.insert(f.b, nb + 1);
         let (ma, mb) = (layer.item(f.a), layer.item(f.b));
         let rule = &table.pairs[f.pair];
-        let fill = |t: &str| t.replace("{a}", &ma.name).replace("{b}", &mb.name);
+        let fill = |t: &str| t.replace("{a}", ma.name()).replace("{b}", mb.name());
         let (a_signed, b_signed) = (
             signed.get(&f.a).copied().unwrap_or(false),
             signed.get(&f.b).copied().unwrap_or(false),
@@ -469,16 +470,16 @@ pub fn suggest_with(
         out.push(Suggestion {
             rank: out.len() as u32 + 1,
             a_slot: f.a,
-            a_id: ma.id.clone(),
-            a_name: ma.name.clone(),
-            a_category: ma.category.clone(),
-            a_status: ma.status.code(),
+            a_id: ma.id().to_string(),
+            a_name: ma.name().to_string(),
+            a_category: ma.category().to_string(),
+            a_status: ma.status().code(),
             a_signed,
             b_slot: f.b,
-            b_id: mb.id.clone(),
-            b_name: mb.name.clone(),
-            b_category: mb.category.clone(),
-            b_status: mb.status.code(),
+            b_id: mb.id().to_string(),
+            b_name: mb.name().to_string(),
+            b_category: mb.category().to_string(),
+            b_status: mb.status().code(),
             b_signed,
             pair_code: rule.code.clone(),
             strength: rule.strength,

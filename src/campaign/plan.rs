@@ -15,6 +15,7 @@
 //! not users yet, and merchants nearby where the offer can be used. The top three, unless the
 //! team chose its own. Without any customer data, the three largest communities.
 
+use crate::index::MerchantRef;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use geo::orient::{Direction, Orient};
@@ -28,7 +29,7 @@ use super::estimate::{self, Assumptions, Budget, Defaults, Estimate, Population}
 use super::spec::{CampaignSpec, Target};
 use crate::coverage::survey::{in_reach, nearest_ours, outline_samples};
 use crate::coverage::{is_signed, straight_m, CoverageParams, DISTANCE_MODEL};
-use crate::domain::{Community, FieldError, Merchant, ValidPolygon};
+use crate::domain::{Community, FieldError, ValidPolygon};
 use crate::index::SpatialIndex;
 use crate::scoring::{priority, MerchantStats, ScoringParams, Weights};
 
@@ -47,7 +48,7 @@ pub struct PlanContext<'a> {
     pub defaults: &'a Defaults,
     pub cross: &'a CrossTable,
     /// Merchants the caller may see (scope).
-    pub keep: &'a dyn Fn(&Merchant) -> bool,
+    pub keep: &'a dyn Fn(MerchantRef<'_>) -> bool,
     pub keep_community: &'a dyn Fn(&Community) -> bool,
 }
 
@@ -282,22 +283,22 @@ pub fn build(ctx: &PlanContext<'_>, spec: &CampaignSpec) -> Result<CampaignPlan,
         .iter()
         .map(|&s| {
             let m = index.merchants.item(s);
-            let near = nearest_ours(index, m.location);
+            let near = nearest_ours(index, m.location());
             let d = near.map_or(f64::INFINITY, |(_, d)| d);
             let score =
                 priority::score(index, ctx.stats, ctx.scoring, ctx.weights, s, d).map(|p| p.score);
             BMerchant {
                 slot: s,
-                id: m.id.clone(),
-                name: m.name.clone(),
-                category: m.category.clone(),
-                status: m.status.code(),
+                id: m.id().to_string(),
+                name: m.name().to_string(),
+                category: m.category().to_string(),
+                status: m.status().code(),
                 priority: score,
                 nearest_outlet_id: near.map(|(o, _)| index.outlets.item(o).id.clone()),
                 distance_m: near.map(|(_, d)| d),
                 recommended: None,
-                lon: m.location.lon(),
-                lat: m.location.lat(),
+                lon: m.location().lon(),
+                lat: m.location().lat(),
             }
         })
         .collect();
@@ -314,7 +315,7 @@ pub fn build(ctx: &PlanContext<'_>, spec: &CampaignSpec) -> Result<CampaignPlan,
         .collect();
     let community_slots: Vec<u32> = community_hits.iter().map(|&(s, _)| s).collect();
     let goal = CoverGoal::from_params(ctx.coverage, ctx.scoring.detour_factor);
-    let signed_in_scope = |m: &Merchant| is_signed(m) && (ctx.keep)(m);
+    let signed_in_scope = |m: MerchantRef<'_>| is_signed(m) && (ctx.keep)(m);
     let priority_of = |s: u32| score_of.get(&s).copied().unwrap_or(0.0);
     let rules = Rules {
         is_signed: &signed_in_scope,
@@ -552,7 +553,7 @@ pub fn build(ctx: &PlanContext<'_>, spec: &CampaignSpec) -> Result<CampaignPlan,
         CROSS_LIMIT,
     );
     let lonlat = |slot: u32| {
-        let l = index.merchants.item(slot).location;
+        let l = index.merchants.item(slot).location();
         [l.lon(), l.lat()]
     };
     let cross: Vec<CrossPair> = pairs

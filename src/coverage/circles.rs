@@ -10,13 +10,14 @@
 //! straight line × detour on its own ([`crate::network`]); one with no way at all is in no
 //! circle.
 
+use crate::index::MerchantRef;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::params::CoverageParams;
 use super::{is_signed, ratio, DISTANCE_MODEL};
-use crate::domain::{Community, Location, Merchant, PipelineStatus};
+use crate::domain::{Community, Location, PipelineStatus};
 use crate::index::SpatialIndex;
 use crate::network::{Walking, STREET_NETWORK};
 
@@ -99,7 +100,7 @@ pub fn life_circles(
     at: Location,
     params: &CoverageParams,
     detour: f64,
-    keep: &dyn Fn(&Merchant) -> bool,
+    keep: &dyn Fn(MerchantRef<'_>) -> bool,
     keep_community: &dyn Fn(&Community) -> bool,
 ) -> Vec<CircleSummary> {
     let radii: Vec<f64> = params.circles.iter().map(|c| c.radius_m(detour)).collect();
@@ -114,7 +115,7 @@ pub fn life_circles(
             if !keep(m) {
                 return;
             }
-            if let Some(i) = ring_of(&radii, d, || m.location.distance_m(&at)) {
+            if let Some(i) = ring_of(&radii, d, || m.location().distance_m(&at)) {
                 rings.merchant(i, m, group);
             }
         });
@@ -150,7 +151,7 @@ pub fn life_circles_walked(
     at: Location,
     params: &CoverageParams,
     walking: &Walking,
-    keep: &dyn Fn(&Merchant) -> bool,
+    keep: &dyn Fn(MerchantRef<'_>) -> bool,
     keep_community: &dyn Fn(&Community) -> bool,
 ) -> Vec<CircleSummary> {
     let Walking::Network(net) = walking else {
@@ -168,7 +169,7 @@ pub fn life_circles_walked(
             let m = index.merchants.item(slot);
             if keep(m) {
                 merchants.push((slot, group));
-                locations.push(m.location);
+                locations.push(m.location());
             }
         });
     let mut communities: Vec<u32> = Vec::new();
@@ -248,13 +249,13 @@ impl Rings {
         }
     }
 
-    fn merchant(&mut self, i: usize, m: &Merchant, group: u32) {
+    fn merchant(&mut self, i: usize, m: MerchantRef<'_>, group: u32) {
         let r = &mut self.rings[i];
         let signed = is_signed(m);
         r.merchants += 1;
         r.signed += usize::from(signed);
-        r.competitor_signed += usize::from(m.competitor_signed.is_some());
-        r.by_status[status_index(m.status)] += 1;
+        r.competitor_signed += usize::from(m.competitor_signed().is_some());
+        r.by_status[status_index(m.status())] += 1;
         if let Some(g) = r.by_group.get_mut(group as usize) {
             g.0 += 1;
             g.1 += usize::from(signed);

@@ -8,13 +8,14 @@
 //! a per-slot flag (signed, in scope) computed once decides, so the scans never read a merchant. Communities are shared out among threads in contiguous
 //! chunks, each returning its own rows, concatenated in slot order.
 
+use crate::index::MerchantRef;
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::params::CoverageParams;
 use super::{is_signed, ratio};
-use crate::domain::{Location, Merchant};
+use crate::domain::Location;
 use crate::index::SpatialIndex;
 use crate::network::Walking;
 
@@ -64,7 +65,7 @@ pub fn community_coverage(
     index: &SpatialIndex,
     params: &CoverageParams,
     detour: f64,
-    keep: &dyn Fn(&Merchant) -> bool,
+    keep: &dyn Fn(MerchantRef<'_>) -> bool,
 ) -> Vec<CommunityCoverage> {
     let radius = super::straight_m(params.community_circle_m, detour);
     let layer = &index.merchants;
@@ -73,9 +74,11 @@ pub fn community_coverage(
     // slots are signed merchants of an essential category in scope (one pass over the items,
     // a few milliseconds for a million, after which the scans read one byte per hit).
     let counted: Vec<bool> = layer
-        .items()
         .iter()
-        .map(|m| is_signed(m) && params.essential.iter().any(|(c, _)| *c == m.category) && keep(m))
+        .map(|(_, m)| m)
+        .map(|m| {
+            is_signed(m) && params.essential.iter().any(|(c, _)| *c == m.category()) && keep(m)
+        })
         .collect();
     let counted = &counted;
     let is_counted = |m_slot: u32| counted.get(m_slot as usize).copied().unwrap_or(false);
@@ -187,7 +190,7 @@ pub fn community_coverage_of(
     index: &SpatialIndex,
     params: &CoverageParams,
     detour: f64,
-    keep: &dyn Fn(&Merchant) -> bool,
+    keep: &dyn Fn(MerchantRef<'_>) -> bool,
     slots: &[u32],
 ) -> Vec<CommunityCoverage> {
     let radius = super::straight_m(params.community_circle_m, detour);
@@ -221,7 +224,7 @@ pub fn community_coverage_of_walked(
     index: &SpatialIndex,
     params: &CoverageParams,
     walking: &Walking,
-    keep: &dyn Fn(&Merchant) -> bool,
+    keep: &dyn Fn(MerchantRef<'_>) -> bool,
     slots: &[u32],
 ) -> Vec<CommunityCoverage> {
     if let Walking::Straight { detour } = walking {
@@ -244,7 +247,7 @@ pub fn community_coverage_of_walked(
                     };
                     let m = index.merchants.item(m_slot);
                     if is_signed(m) && keep(m) {
-                        found.push((*e, m.location));
+                        found.push((*e, m.location()));
                     }
                 },
             );

@@ -4,6 +4,7 @@
 //! named `1km` the outermost circle (15 minutes, 1 km walking); both are searched as straight
 //! lines of walking / detour (385 m and 769 m with the default 1.3).
 
+use crate::index::MerchantRef;
 use serde::Serialize;
 
 use super::circles::life_circles;
@@ -11,7 +12,7 @@ use super::community::{share_around, CommunityCoverage};
 use super::grid::grid;
 use super::params::{straight_m, CoverageParams};
 use super::{ratio, DISTANCE_MODEL};
-use crate::domain::{Community, Merchant};
+use crate::domain::Community;
 use crate::index::SpatialIndex;
 use crate::scoring::MerchantStats;
 
@@ -49,7 +50,7 @@ pub fn compare(
     outlets: &[u32],
     params: &CoverageParams,
     detour: f64,
-    keep: &dyn Fn(&Merchant) -> bool,
+    keep: &dyn Fn(MerchantRef<'_>) -> bool,
     keep_community: &dyn Fn(&Community) -> bool,
 ) -> Vec<OutletRow> {
     // The circles this table needs: the 10-minute one and the outermost.

@@ -95,7 +95,7 @@ pub fn grid(
             continue;
         }
         let m = merchants.item(slot);
-        let cell = cell_at(merchants.cell(slot), m.location, resolution);
+        let cell = cell_at(merchants.cell(slot), m.location(), resolution);
         let a = cells.entry(u64::from(cell)).or_default();
         a.merchants += 1;
         a.signed += usize::from(is_signed(m));

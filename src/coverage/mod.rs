@@ -45,20 +45,21 @@ pub use grid::{grid, Hex};
 pub use params::{straight_m, Circle, CoverageParams, ParamsError};
 pub use survey::{survey, MixRow, NearbyCommunity, NearbyOutlet, Prospect, Survey};
 
-use crate::domain::{Merchant, PipelineStatus};
+use crate::domain::PipelineStatus;
+use crate::index::MerchantRef;
 
 /// How distances were measured, as reported in outputs.
 pub const DISTANCE_MODEL: &str = "straight_line_x_detour";
 
 /// Signed or active: the merchant is in our ecosystem.
-pub fn is_signed(m: &Merchant) -> bool {
-    matches!(m.status, PipelineStatus::Signed | PipelineStatus::Active)
+pub fn is_signed(m: MerchantRef<'_>) -> bool {
+    matches!(m.status(), PipelineStatus::Signed | PipelineStatus::Active)
 }
 
 /// Prospect, visited or interested: still in the acquisition pipeline.
-pub fn is_prospect(m: &Merchant) -> bool {
+pub fn is_prospect(m: MerchantRef<'_>) -> bool {
     matches!(
-        m.status,
+        m.status(),
         PipelineStatus::Prospect | PipelineStatus::Visited | PipelineStatus::Interested
     )
 }

@@ -8,6 +8,7 @@
 //! the sample disks covers the true buffer to within 0.8% of `reach_m` (a disk of radius r around
 //! samples s apart covers a band of half-width √(r² − s²/4) ≈ 0.992 r along the edge).
 
+use crate::index::MerchantRef;
 use std::collections::{BTreeMap, HashMap};
 
 use geo::orient::{Direction, Orient};
@@ -15,7 +16,7 @@ use geo::GeodesicArea;
 use serde::Serialize;
 
 use super::{is_signed, ratio, DISTANCE_MODEL};
-use crate::domain::{Community, Location, Merchant, ValidPolygon};
+use crate::domain::{Community, Location, ValidPolygon};
 use crate::index::{Layer, Located, SpatialIndex};
 use crate::scoring::{priority, MerchantStats, ScoringParams, Weights};
 
@@ -133,8 +134,8 @@ pub(crate) fn outline_samples(polygon: &ValidPolygon, spacing_m: f64) -> Vec<Loc
 
 /// Slots of the layer's items inside the polygon or within `reach_m` of an outline sample, with
 /// their distance (0 inside), nearest first, ties by id.
-pub(crate) fn in_reach<T: Located>(
-    layer: &Layer<T>,
+pub(crate) fn in_reach<T: Located + Sync, S: crate::index::Slots<Item = T>>(
+    layer: &Layer<T, S>,
     polygon: &ValidPolygon,
     samples: &[Location],
     reach_m: f64,
@@ -151,7 +152,7 @@ pub(crate) fn in_reach<T: Located>(
     let mut out: Vec<(u32, f64)> = best.into_iter().collect();
     out.sort_unstable_by(|a, b| {
         a.1.total_cmp(&b.1)
-            .then_with(|| layer.item(a.0).id().cmp(layer.item(b.0).id()))
+            .then_with(|| layer.id(a.0).cmp(layer.id(b.0)))
     });
     out
 }
@@ -186,7 +187,7 @@ pub fn survey(
     polygon: &ValidPolygon,
     area_name: Option<&str>,
     reach_m: f64,
-    keep: &dyn Fn(&Merchant) -> bool,
+    keep: &dyn Fn(MerchantRef<'_>) -> bool,
     keep_community: &dyn Fn(&Community) -> bool,
 ) -> Survey {
     let reach_m = if reach_m.is_finite() {
@@ -206,7 +207,7 @@ pub fn survey(
     let mut signed = 0;
     for &s in &inside {
         let m = index.merchants.item(s);
-        let e = by_cat.entry(m.category.as_str()).or_default();
+        let e = by_cat.entry(m.category()).or_default();
         e.0 += 1;
         if is_signed(m) {
             e.1 += 1;
@@ -233,7 +234,7 @@ pub fn survey(
             if priority::excluded(m, scoring) {
                 return None;
             }
-            let near = nearest_ours(index, m.location);
+            let near = nearest_ours(index, m.location());
             let d = near.map_or(f64::INFINITY, |(_, d)| d);
             let p = priority::score(index, stats, scoring, weights, s, d)?;
             Some((p.score, s, near))
@@ -244,8 +245,8 @@ pub fn survey(
             index
                 .merchants
                 .item(a.1)
-                .id
-                .cmp(&index.merchants.item(b.1).id)
+                .id()
+                .cmp(index.merchants.item(b.1).id())
         })
     });
     prospects.truncate(TOP_PROSPECTS);
@@ -254,10 +255,10 @@ pub fn survey(
         .map(|(score, s, near)| {
             let m = index.merchants.item(s);
             Prospect {
-                id: m.id.clone(),
-                name: m.name.clone(),
-                category: m.category.clone(),
-                status: m.status.code(),
+                id: m.id().to_string(),
+                name: m.name().to_string(),
+                category: m.category().to_string(),
+                status: m.status().code(),
                 score,
                 nearest_outlet_id: near.map(|(o, _)| index.outlets.item(o).id.clone()),
                 distance_m: near.map(|(_, d)| d),

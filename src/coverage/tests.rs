@@ -1,6 +1,7 @@
 //! Tests of the coverage models: hand-built indexes whose answers are known, and the Leshan demo
 //! checked against brute force.
 
+use crate::index::MerchantRef;
 use std::collections::HashSet;
 
 use geo::Contains;
@@ -79,7 +80,7 @@ fn leshan() -> (SpatialIndex, MerchantStats, ScoringParams) {
     (index, stats, scoring)
 }
 
-fn all(_: &Merchant) -> bool {
+fn all(_: MerchantRef<'_>) -> bool {
     true
 }
 
@@ -221,7 +222,7 @@ fn circles_on_a_hand_built_index_count_exactly_and_cumulatively() {
         at(),
         &p,
         DETOUR,
-        &|m| m.category != "retail",
+        &|m| m.category() != "retail",
         &every_community,
     );
     assert_eq!(scoped[0].merchants, 2);
@@ -243,9 +244,9 @@ fn a_merchant_on_a_circle_edge_is_inside_and_just_beyond_is_not() {
     });
     let exact: Vec<f64> = index
         .merchants
-        .items()
         .iter()
-        .map(|m| m.location.distance_m(&at()))
+        .map(|(_, m)| m)
+        .map(|m| m.location().distance_m(&at()))
         .collect();
     let expected = exact.iter().filter(|&&d| d <= r).count();
     let c = life_circles(&index, at(), &p, DETOUR, &all, &every_community);
@@ -272,19 +273,19 @@ fn leshan_circles_agree_with_a_brute_force_scan_of_every_merchant() {
             at,
             &p,
             DETOUR,
-            &|m| m.category != "auto",
+            &|m| m.category() != "auto",
             &every_community,
         );
         for c in &circles {
-            let inside: Vec<&Merchant> = index
+            let inside: Vec<MerchantRef<'_>> = index
                 .merchants
-                .items()
                 .iter()
-                .filter(|m| m.category != "auto" && m.location.distance_m(&at) <= c.radius_m)
+                .map(|(_, m)| m)
+                .filter(|m| m.category() != "auto" && m.location().distance_m(&at) <= c.radius_m)
                 .collect();
             assert_eq!(c.merchants, inside.len());
-            assert_eq!(c.signed, inside.iter().filter(|m| is_signed(m)).count());
-            let dining = inside.iter().filter(|m| m.category == "dining").count();
+            assert_eq!(c.signed, inside.iter().filter(|m| is_signed(**m)).count());
+            let dining = inside.iter().filter(|m| m.category() == "dining").count();
             assert_eq!(c.by_category.get("dining").map_or(0, |d| d.total), dining);
             let hh: u64 = index
                 .communities
@@ -365,7 +366,7 @@ fn a_community_one_short_is_not_covered_and_names_the_missing_category() {
     assert!(!cov[0].covered);
     assert_eq!(cov[0].missing, [("dining".to_string(), 1, 2)]);
     // Out of scope counts as missing too.
-    let scoped = community_coverage(&index, &p, DETOUR, &|m| m.category != "health");
+    let scoped = community_coverage(&index, &p, DETOUR, &|m| m.category() != "health");
     assert_eq!(
         scoped[0].missing,
         [("dining".to_string(), 1, 2), ("health".to_string(), 0, 1)]
@@ -487,13 +488,13 @@ fn hex_sums_equal_the_inputs_and_boundaries_contain_their_merchants() {
             })
             .collect();
         for &s in &ms {
-            let loc = index.merchants.item(s).location;
+            let loc = index.merchants.item(s).location();
             let cell = h3o::LatLng::new(loc.lat(), loc.lon()).unwrap().to_cell(res);
             let poly = &polys[cell.to_string().as_str()];
             assert!(
                 poly.contains(&geo::Point::new(loc.lon(), loc.lat())),
                 "{} not in {cell}",
-                index.merchants.item(s).id
+                index.merchants.item(s).id()
             );
         }
     }
@@ -639,10 +640,10 @@ fn survey_of_the_leshan_food_street_reads_like_a_meeting_brief() {
         assert!(
             !priority::excluded(m, &ScoringParams::builtin().unwrap()),
             "{} is {:?}",
-            m.id,
-            m.status
+            m.id(),
+            m.status()
         );
-        assert!(street.contains(&m.location));
+        assert!(street.contains(&m.location()));
         assert!(pr.nearest_outlet_id.is_some());
     }
     assert!(s.top_prospects.windows(2).all(|w| w[0].score >= w[1].score));
@@ -734,7 +735,7 @@ fn compare_returns_one_row_per_outlet_with_shares_in_0_to_1() {
 fn coverage_of_some_communities_equals_their_rows_of_the_whole_city() {
     let p = params();
     let (index, _, _) = leshan();
-    let in_scope = |m: &Merchant| m.owner_org_id.as_deref() == Some("OUT01");
+    let in_scope = |m: MerchantRef<'_>| m.owner_org_id() == Some("OUT01");
     let all_rows = community_coverage(&index, &p, DETOUR, &in_scope);
     let slots: Vec<u32> = (0..index.communities.len() as u32).step_by(3).collect();
     let some = community_coverage_of(&index, &p, DETOUR, &in_scope, &slots);

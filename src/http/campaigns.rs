@@ -392,7 +392,7 @@ fn plan_of(app: &Shared, caller: &Caller, spec: &CampaignSpec) -> Result<Campaig
         Target::Outlet { outlet_id, .. } => app.effective_weights(Some(outlet_id)),
         _ => app.effective_weights(spec.owner_org_id.as_deref()),
     };
-    let keep = |m: &crate::domain::Merchant| caller.scope.contains(m.owner_org_id.as_deref());
+    let keep = |m: crate::index::MerchantRef<'_>| caller.scope.contains(m.owner_org_id());
     let keep_community =
         |c: &crate::domain::Community| caller.scope.sees_shared(c.owner_org_id.as_deref());
     let ctx = PlanContext {

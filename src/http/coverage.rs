@@ -4,6 +4,7 @@
 //! polygons, counts and the outlet's community coverage) and isochrones are walked on the
 //! streets. Every answer says which.
 
+use crate::index::MerchantRef;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
@@ -12,7 +13,7 @@ use super::error::ApiError;
 use super::params::Params;
 use super::Shared;
 use crate::coverage;
-use crate::domain::{Community, Location, Merchant};
+use crate::domain::{Community, Location};
 use crate::geo::crs::{from_wgs84, Crs};
 
 /// A circle of `radius_m` around `at` as a closed ring in `crs` (64 segments).
@@ -66,7 +67,7 @@ pub async fn circles(
         .get(&path)
         .filter(|o| caller.scope.sees_outlet(o))
         .ok_or_else(|| ApiError::not_found("outlet", &path))?;
-    let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
+    let keep = |m: MerchantRef<'_>| caller.scope.contains(m.owner_org_id());
     let keep_c = |c: &Community| caller.scope.sees_shared(c.owner_org_id.as_deref());
     let summaries =
         coverage::life_circles_walked(&index, outlet.location, params, &walking, &keep, &keep_c);
@@ -196,7 +197,7 @@ pub async fn grid(app: Shared, caller: Caller, req: HttpRequest) -> Result<HttpR
         .filter(|&s| {
             caller
                 .scope
-                .contains(index.merchants.item(s).owner_org_id.as_deref())
+                .contains(index.merchants.item(s).owner_org_id())
         })
         .collect();
     let communities: Vec<u32> = communities
@@ -330,7 +331,7 @@ fn survey_of(
     let warm = app.warm();
     let effective = app.effective_weights(caller.user.org_node_id.as_deref());
     let index = app.index();
-    let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
+    let keep = |m: MerchantRef<'_>| caller.scope.contains(m.owner_org_id());
     let keep_c = |c: &Community| caller.scope.sees_shared(c.owner_org_id.as_deref());
     let s = coverage::survey(
         &index,
@@ -390,7 +391,7 @@ pub async fn compare_outlets(
         .filter(|(_, o)| under.as_ref().is_none_or(|u| u.contains(&o.id)))
         .map(|(s, _)| s as u32)
         .collect();
-    let keep = |m: &Merchant| caller.scope.contains(m.owner_org_id.as_deref());
+    let keep = |m: MerchantRef<'_>| caller.scope.contains(m.owner_org_id());
     let keep_c = |c: &Community| caller.scope.sees_shared(c.owner_org_id.as_deref());
     // The coverage of the communities around these outlets only, not the whole city's.
     let outer_m = params.outer_circle().radius_m(detour);

@@ -35,7 +35,7 @@ pub async fn merchants_csv(
         let rows: Vec<_> = slots_in(layer, bbox.as_ref())
             .into_iter()
             .map(|s| layer.item(s))
-            .filter(|m| filter.matches(m))
+            .filter(|m| filter.matches(*m))
             .collect();
         let contacts = if unmask {
             Contacts::AsStored
@@ -43,7 +43,7 @@ pub async fn merchants_csv(
             Contacts::Masked
         };
         export::merchants_csv(
-            rows.iter().copied(),
+            rows.iter().map(|m| m.to_merchant()),
             &app.categories,
             crs,
             contacts,

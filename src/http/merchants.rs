@@ -1,5 +1,6 @@
 //! Merchants: bbox listing with filters, and the nearby query around an outlet.
 
+use crate::index::MerchantRef;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
@@ -7,7 +8,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::params::{slots_in, Params};
 use super::Shared;
-use crate::domain::{Merchant, PipelineStatus};
+use crate::domain::PipelineStatus;
 use crate::features;
 
 /// Category and status filters: comma-separated lists, checked against the catalogue.
@@ -78,17 +79,20 @@ impl MerchantFilter {
         })
     }
 
-    pub(super) fn matches(&self, m: &Merchant) -> bool {
-        self.scope.contains(m.owner_org_id.as_deref())
+    pub(super) fn matches(&self, m: MerchantRef<'_>) -> bool {
+        self.scope.contains(m.owner_org_id())
             && self
                 .name
                 .as_ref()
-                .is_none_or(|q| m.name.to_lowercase().contains(q))
+                .is_none_or(|q| m.name().to_lowercase().contains(q))
             && self
                 .categories
                 .as_ref()
-                .is_none_or(|c| c.contains(&m.category))
-            && self.statuses.as_ref().is_none_or(|s| s.contains(&m.status))
+                .is_none_or(|c| c.iter().any(|x| x == m.category()))
+            && self
+                .statuses
+                .as_ref()
+                .is_none_or(|s| s.contains(&m.status()))
     }
 }
 
@@ -102,10 +106,10 @@ pub async fn list(app: Shared, caller: Caller, req: HttpRequest) -> Result<HttpR
     let filter = MerchantFilter::from_params(&p, &app, &caller)?;
     let index = app.index();
     let layer = &index.merchants;
-    let matching: Vec<&Merchant> = slots_in(layer, bbox.as_ref())
+    let matching: Vec<MerchantRef<'_>> = slots_in(layer, bbox.as_ref())
         .into_iter()
         .map(|s| layer.item(s))
-        .filter(|m| filter.matches(m))
+        .filter(|m| filter.matches(*m))
         .collect();
     Ok(HttpResponse::Ok().json(page.collection(
         matching,
@@ -129,7 +133,7 @@ pub async fn get(
     let m = index
         .merchants
         .get(&path)
-        .filter(|m| caller.scope.contains(m.owner_org_id.as_deref()))
+        .filter(|m| caller.scope.contains(m.owner_org_id()))
         .ok_or_else(|| ApiError::not_found("merchant", &path))?;
     Ok(HttpResponse::Ok().json(features::merchant(m, &app.categories, crs)))
 }
@@ -204,9 +208,9 @@ pub async fn contact(
         let m = index
             .merchants
             .get(&path)
-            .filter(|m| caller.scope.contains(m.owner_org_id.as_deref()))
+            .filter(|m| caller.scope.contains(m.owner_org_id()))
             .ok_or_else(|| ApiError::not_found("merchant", &path))?;
-        m.contact.clone()
+        m.contact().cloned()
     };
     if !caller.user.can_unmask {
         return Err(ApiError::Forbidden(

@@ -179,8 +179,8 @@ impl Page {
 }
 
 /// The slots of a layer inside `bbox` (sorted by id), or all of them in slot order.
-pub fn slots_in<T: crate::index::Located>(
-    layer: &crate::index::Layer<T>,
+pub fn slots_in<T: crate::index::Located + Sync, S: crate::index::Slots<Item = T>>(
+    layer: &crate::index::Layer<T, S>,
     bbox: Option<&crate::domain::BBox>,
 ) -> Vec<u32> {
     match bbox {

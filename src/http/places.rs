@@ -123,7 +123,7 @@ pub async fn area_merchants(
         .in_polygon(&a.polygon)
         .into_iter()
         .map(|s| index.merchants.item(s))
-        .filter(|m| filter.matches(m))
+        .filter(|m| filter.matches(*m))
         .collect();
     Ok(HttpResponse::Ok().json(page.collection(
         matching,

@@ -7,6 +7,7 @@
 //! must-visits, merchants flagged closed or not found, visited already, or whose follow-up is
 //! later are left out, and the answer lists them with the reason.
 
+use crate::index::MerchantRef;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -19,7 +20,7 @@ use super::error::ApiError;
 use super::params::Params;
 use super::printable::esc;
 use super::Shared;
-use crate::domain::{Merchant, Outlet};
+use crate::domain::Outlet;
 use crate::geo::crs::{from_wgs84, Crs};
 use crate::index::SpatialIndex;
 use crate::network::Walking;
@@ -110,7 +111,7 @@ fn inputs(
     let in_scope = |slot: u32| {
         caller
             .scope
-            .contains(index.merchants.item(slot).owner_org_id.as_deref())
+            .contains(index.merchants.item(slot).owner_org_id())
     };
     let mut hand_picked = Vec::new();
     if let Some(list) = p.str("must") {
@@ -151,12 +152,7 @@ fn inputs(
             && in_scope(slot)
     };
     let effective = app.effective_weights(Some(&outlet.id));
-    let keep = |m: &Merchant| {
-        index
-            .merchants
-            .slot_of(&m.id)
-            .is_some_and(|s| is_ours(s) && agenda.left_out(s).is_none())
-    };
+    let keep = |m: MerchantRef<'_>| is_ours(m.slot()) && agenda.left_out(m.slot()).is_none();
     let ranked = crate::scoring::priority::rank(
         index,
         &warm.stats,
@@ -191,7 +187,7 @@ fn inputs(
         .collect();
     let to: Vec<_> = extra
         .iter()
-        .map(|&s| index.merchants.item(s).location)
+        .map(|&s| index.merchants.item(s).location())
         .collect();
     // One search for all of them.
     let walks = if to.is_empty() {
@@ -403,7 +399,7 @@ fn minutes(m: f64) -> String {
 }
 
 impl Ctx<'_> {
-    fn merchant(&self, slot: u32) -> &Merchant {
+    fn merchant(&self, slot: u32) -> MerchantRef<'_> {
         self.index.merchants.item(slot)
     }
 
@@ -416,7 +412,7 @@ impl Ctx<'_> {
         list.iter()
             .map(|u| {
                 let m = self.merchant(u.slot);
-                json!({"merchant_id": m.id, "name": m.name, "reason": u.reason.code(),
+                json!({"merchant_id": m.id(), "name": m.name(), "reason": u.reason.code(),
                        "reason_zh": u.reason.zh(),
                        "follow_up": self.inp.agenda.follow_up(u.slot).map(|d| d.to_string())})
             })
@@ -432,7 +428,7 @@ impl Ctx<'_> {
             .filter(|(s, _)| self.inp.ours.contains(s))
             .map(|&(s, why)| {
                 let m = self.merchant(s);
-                json!({"merchant_id": m.id, "name": m.name, "reason": why.code(),
+                json!({"merchant_id": m.id(), "name": m.name(), "reason": why.code(),
                        "reason_zh": why.zh(), "date": why.date().map(|d| d.to_string())})
             })
             .collect()
@@ -453,26 +449,26 @@ impl Ctx<'_> {
                     .enumerate()
                     .map(|(i, s)| {
                         let m = self.merchant(s.slot);
-                        line.push(self.pos(&m.location));
+                        line.push(self.pos(&m.location()));
                         features.push(json!({
                             "type": "Feature",
-                            "geometry": {"type": "Point", "coordinates": self.pos(&m.location)},
+                            "geometry": {"type": "Point", "coordinates": self.pos(&m.location())},
                             "properties": {"kind": "stop", "staff": r.staff + 1, "n": i + 1,
-                                "merchant_id": m.id, "name": m.name,
+                                "merchant_id": m.id(), "name": m.name(),
                                 "arrive": minutes(s.arrive)},
                         }));
                         json!({
                             "n": i + 1,
-                            "merchant_id": m.id,
-                            "name": m.name,
-                            "category": m.category,
-                            "status": m.status.code(),
-                            "address": m.address,
+                            "merchant_id": m.id(),
+                            "name": m.name(),
+                            "category": m.category(),
+                            "status": m.status().code(),
+                            "address": m.address(),
                             "priority": s.priority,
                             "must_visit": s.must_visit,
                             "follow_up": self.inp.agenda.follow_up(s.slot).map(|d| d.to_string()),
                             "hours_unknown": s.hours_unknown,
-                            "opening_hours": m.opening_hours,
+                            "opening_hours": m.opening_hours(),
                             "arrive": minutes(s.arrive),
                             "start": minutes(s.start),
                             "leave": minutes(s.leave),
@@ -542,9 +538,9 @@ impl Ctx<'_> {
                         p.date.to_string(),
                         (r.staff + 1).to_string(),
                         (i + 1).to_string(),
-                        m.id.clone(),
-                        crate::export::safe_cell(&m.name),
-                        m.category.clone(),
+                        m.id().to_string(),
+                        crate::export::safe_cell(m.name()),
+                        m.category().to_string(),
                         minutes(s.arrive),
                         minutes(s.start),
                         minutes(s.leave),
@@ -640,12 +636,12 @@ impl Ctx<'_> {
                          <td>{cat}</td><td>{addr}</td><td>{hours}</td><td>{arr}</td><td>{leave}</td>\
                          <td>{wm} m / {wmin} 分</td><td>{pri:.1}</td><td class=\"fill\"></td>\
                          <td class=\"fill\"></td></tr>",
-                        id = esc(&m.id),
+                        id = esc(m.id()),
                         n = i + 1,
-                        name = esc(&m.name),
-                        cat = esc(&m.category),
-                        addr = esc(m.address.as_deref().unwrap_or("")),
-                        hours = esc(m.opening_hours.as_deref().unwrap_or("未知")),
+                        name = esc(m.name()),
+                        cat = esc(m.category()),
+                        addr = esc(m.address().unwrap_or("")),
+                        hours = esc(m.opening_hours().unwrap_or("未知")),
                         arr = minutes(s.arrive),
                         leave = minutes(s.leave),
                         wm = s.leg.metres.round(),
@@ -688,9 +684,9 @@ impl Ctx<'_> {
                 let _ = write!(
                     h,
                     "<li data-merchant-id=\"{}\">{}（{}）：{}{}</li>",
-                    esc(&m.id),
-                    esc(&m.name),
-                    esc(&m.id),
+                    esc(m.id()),
+                    esc(m.name()),
+                    esc(m.id()),
                     why.zh(),
                     why.date().map(|d| format!(" {d}")).unwrap_or_default()
                 );
@@ -713,9 +709,9 @@ impl Ctx<'_> {
             let _ = write!(
                 h,
                 "<li data-merchant-id=\"{}\">{}（{}）：{}</li>",
-                esc(&m.id),
-                esc(&m.name),
-                esc(&m.id),
+                esc(m.id()),
+                esc(m.name()),
+                esc(m.id()),
                 u.reason.zh()
             );
         }

@@ -65,10 +65,10 @@ pub async fn priorities(
     };
     let effective = app.effective_weights(Some(&outlet.id));
     let index = app.index();
-    let keep = |m: &crate::domain::Merchant| {
+    let keep = |m: crate::index::MerchantRef<'_>| {
         filter.matches(m)
             && (!own_territory
-                || index.merchants.slot_of(&m.id).and_then(|s| {
+                || Some(m.slot()).and_then(|s| {
                     warm.territories
                         .outlet_of
                         .get(s as usize)
@@ -301,8 +301,8 @@ pub async fn territories(
             .enumerate()
             .filter(|(_, o)| **o == Some(slot))
             .map(|(m, _)| index.merchants.item(m as u32))
-            .filter(|m| caller.scope.contains(m.owner_org_id.as_deref()))
-            .map(|m| m.id.as_str())
+            .filter(|m| caller.scope.contains(m.owner_org_id()))
+            .map(|m| m.id())
             .collect();
         body["total"] = json!(ids.len());
         body["merchant_ids"] = json!(ids

@@ -160,8 +160,8 @@ pub async fn history(
         .index()
         .merchants
         .get(&path)
-        .filter(|m| caller.scope.contains(m.owner_org_id.as_deref()))
-        .cloned()
+        .filter(|m| caller.scope.contains(m.owner_org_id()))
+        .map(|m| m.to_merchant())
         .ok_or_else(|| ApiError::not_found("merchant", &path))?;
     let (base, mut stored) = app.store.merchant_events(&m.id).await?;
     let events = stored

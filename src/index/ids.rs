@@ -10,8 +10,8 @@ use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::hash_table::{Entry, HashTable};
 
-/// Slots keyed by their items' ids. Every method takes the layer's items, indexed by slot; the
-/// table must hold only slots of items in that slice.
+/// Slots keyed by their items' ids. Every method takes a function giving the id in a slot; the
+/// table must hold only slots that function knows.
 #[derive(Clone, Default)]
 pub(crate) struct IdTable {
     table: HashTable<u32>,
@@ -30,29 +30,21 @@ impl IdTable {
         self.hasher.hash_one(id)
     }
 
-    /// The slot of the item with this id.
-    pub fn get<T>(&self, id: &str, items: &[T], id_of: impl Fn(&T) -> &str) -> Option<u32> {
-        self.table
-            .find(self.hash(id), |&s| id_of(&items[s as usize]) == id)
-            .copied()
+    /// The slot of the item with this id; `id_of` gives the id held in a slot.
+    pub fn get<'a>(&self, id: &str, id_of: impl Fn(u32) -> &'a str) -> Option<u32> {
+        self.table.find(self.hash(id), |&s| id_of(s) == id).copied()
     }
 
-    /// Adds `slot` (whose item is already in `items`) unless its id is there; returns the slot
+    /// Adds `slot` (whose item is already stored) unless its id is there; returns the slot
     /// already holding that id, if any.
-    pub fn insert_new<T>(
-        &mut self,
-        slot: u32,
-        items: &[T],
-        id_of: impl Fn(&T) -> &str,
-    ) -> Option<u32> {
-        let id = id_of(&items[slot as usize]);
+    pub fn insert_new<'a>(&mut self, slot: u32, id_of: impl Fn(u32) -> &'a str) -> Option<u32> {
+        let id = id_of(slot);
         let hash = self.hash(id);
         let hasher = &self.hasher;
-        match self.table.entry(
-            hash,
-            |&s| id_of(&items[s as usize]) == id,
-            |&s| hasher.hash_one(id_of(&items[s as usize])),
-        ) {
+        match self
+            .table
+            .entry(hash, |&s| id_of(s) == id, |&s| hasher.hash_one(id_of(s)))
+        {
             Entry::Occupied(e) => Some(*e.get()),
             Entry::Vacant(e) => {
                 e.insert(slot);
@@ -62,18 +54,15 @@ impl IdTable {
     }
 
     /// Forgets the item with this id; returns its slot.
-    pub fn remove<T>(&mut self, id: &str, items: &[T], id_of: impl Fn(&T) -> &str) -> Option<u32> {
+    pub fn remove<'a>(&mut self, id: &str, id_of: impl Fn(u32) -> &'a str) -> Option<u32> {
         let hash = self.hash(id);
-        let entry = self
-            .table
-            .find_entry(hash, |&s| id_of(&items[s as usize]) == id)
-            .ok()?;
+        let entry = self.table.find_entry(hash, |&s| id_of(s) == id).ok()?;
         Some(entry.remove().0)
     }
 
     /// The item in slot `from` moves to slot `to` (its id unchanged).
-    pub fn moved<T>(&mut self, from: u32, to: u32, items: &[T], id_of: impl Fn(&T) -> &str) {
-        let hash = self.hash(id_of(&items[from as usize]));
+    pub fn moved<'a>(&mut self, from: u32, to: u32, id_of: impl Fn(u32) -> &'a str) {
+        let hash = self.hash(id_of(from));
         if let Some(s) = self.table.find_mut(hash, |&s| s == from) {
             *s = to;
         }

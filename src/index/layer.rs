@@ -13,9 +13,115 @@ use rstar::{ParentNode, PointDistance, RStarInsertionStrategy, RTree, RTreeNode,
 use rstar::{RTreeParams, AABB};
 
 use super::ids::IdTable;
+use super::merchant_table::{MerchantRef, MerchantTable};
 use super::sphere::{self, Coord, CHORD_EPS, TREE_CHORD_EPS};
 use super::{Located, INDEX_RESOLUTION};
-use crate::domain::{BBox, Location, ValidPolygon};
+use crate::domain::{BBox, Location, Merchant, ValidPolygon};
+
+/// Where a layer keeps its items, slot by slot: a plain `Vec` for the kinds that come by the
+/// thousand, [`MerchantTable`]'s columns for merchants.
+pub trait Slots: Default + Sync {
+    /// The owned item that goes in and comes out.
+    type Item: Located + Sync;
+    /// What reading a slot gives: `&Item` for a `Vec`, a column view for merchants.
+    type Ref<'a>: Copy
+    where
+        Self: 'a;
+
+    fn from_items(items: Vec<Self::Item>) -> Self;
+    fn into_items(self) -> Vec<Self::Item>;
+    fn count(&self) -> usize;
+    fn at(&self, slot: u32) -> Self::Ref<'_>;
+    fn id_at(&self, slot: u32) -> &str;
+    fn location_at(&self, slot: u32) -> Location;
+    fn group_at(&self, slot: u32) -> &str;
+    fn push_item(&mut self, item: Self::Item);
+    fn set_item(&mut self, slot: u32, item: Self::Item);
+    fn swap_remove_item(&mut self, slot: u32) -> Self::Item;
+    /// Called before a layer is (re)built over these slots: a chance to reorder them. Returns
+    /// whether any slot changed.
+    fn settle(&mut self) -> bool {
+        false
+    }
+}
+
+impl<T: Located + Sync> Slots for Vec<T> {
+    type Item = T;
+    type Ref<'a>
+        = &'a T
+    where
+        T: 'a;
+
+    fn from_items(items: Vec<T>) -> Self {
+        items
+    }
+    fn into_items(self) -> Vec<T> {
+        self
+    }
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn at(&self, slot: u32) -> &T {
+        &self[slot as usize]
+    }
+    fn id_at(&self, slot: u32) -> &str {
+        self[slot as usize].id()
+    }
+    fn location_at(&self, slot: u32) -> Location {
+        self[slot as usize].location()
+    }
+    fn group_at(&self, slot: u32) -> &str {
+        self[slot as usize].group()
+    }
+    fn push_item(&mut self, item: T) {
+        self.push(item);
+    }
+    fn set_item(&mut self, slot: u32, item: T) {
+        self[slot as usize] = item;
+    }
+    fn swap_remove_item(&mut self, slot: u32) -> T {
+        self.swap_remove(slot as usize)
+    }
+}
+
+impl Slots for MerchantTable {
+    type Item = Merchant;
+    type Ref<'a> = MerchantRef<'a>;
+
+    fn from_items(items: Vec<Merchant>) -> Self {
+        MerchantTable::from_merchants(items)
+    }
+    fn into_items(self) -> Vec<Merchant> {
+        self.to_vec()
+    }
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn at(&self, slot: u32) -> MerchantRef<'_> {
+        self.get(slot)
+    }
+    fn id_at(&self, slot: u32) -> &str {
+        self.get(slot).id()
+    }
+    fn location_at(&self, slot: u32) -> Location {
+        self.locations()[slot as usize]
+    }
+    fn group_at(&self, slot: u32) -> &str {
+        self.get(slot).category()
+    }
+    fn push_item(&mut self, item: Merchant) {
+        self.push(item);
+    }
+    fn set_item(&mut self, slot: u32, item: Merchant) {
+        self.set(slot, item);
+    }
+    fn swap_remove_item(&mut self, slot: u32) -> Merchant {
+        self.swap_remove(slot)
+    }
+    fn settle(&mut self) -> bool {
+        self.sort_spatially()
+    }
+}
 
 /// One result of a distance query: the item's slot in its layer and its great-circle distance
 /// from the query point in metres.
@@ -145,10 +251,10 @@ fn cell_of(loc: Location) -> CellIndex {
 
 /// The items of one kind with their spatial index. Items live in slots (`0..len`); a slot stays
 /// with its item through [`Layer::upsert`] and changes only when [`Layer::remove`] moves the
-/// last item into a freed slot.
+/// last item into a freed slot, or a rebuild reorders them (merchants are kept in Z-order).
 #[derive(Clone)]
-pub struct Layer<T> {
-    items: Vec<T>,
+pub struct Layer<T, S = Vec<T>> {
+    items: S,
     by_id: IdTable,
     tree: RTree<Entry, Params>,
     /// H3 cell per slot at [`INDEX_RESOLUTION`], computed eagerly (in parallel with the tree
@@ -157,63 +263,92 @@ pub struct Layer<T> {
     cells: Vec<CellIndex>,
     groups: Vec<String>,
     group_codes: HashMap<String, u32>,
+    _item: std::marker::PhantomData<fn() -> T>,
 }
 
-impl<T> fmt::Debug for Layer<T> {
+impl<T, S: Slots> fmt::Debug for Layer<T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The items can be a million; their count and groups say what matters.
         f.debug_struct("Layer")
-            .field("len", &self.items.len())
+            .field("len", &self.items.count())
             .field("groups", &self.groups)
             .finish_non_exhaustive()
     }
 }
 
-impl<T: Located + Sync> Default for Layer<T> {
+impl<T: Located + Sync, S: Slots<Item = T>> Default for Layer<T, S> {
     fn default() -> Self {
-        Self::build(Vec::new())
+        Self::from_slots(S::default())
+    }
+}
+
+impl<T: Located> Layer<T, Vec<T>> {
+    /// All items, indexed by slot.
+    pub fn items(&self) -> &[T] {
+        &self.items
+    }
+}
+
+impl Layer<Merchant, MerchantTable> {
+    /// The merchants' columns, for loops that read one field of every merchant.
+    pub fn table(&self) -> &MerchantTable {
+        &self.items
     }
 }
 
 // Slots are u32 to keep tree entries small; a layer of 2³² items would need terabytes, so the
 // `as u32` conversions below cannot truncate in practice.
-impl<T: Located> Layer<T> {
+impl<T: Located + Sync, S: Slots<Item = T>> Layer<T, S> {
     /// Builds the layer in one go (R-tree bulk load). When ids repeat, the last item wins, as
     /// if the items had been upserted in order.
-    pub fn build(items: Vec<T>) -> Self
-    where
-        T: Sync,
-    {
+    pub fn build(items: Vec<T>) -> Self {
         let mut by_id = IdTable::with_capacity(items.len());
-        let mut repeated = false;
-        for slot in 0..items.len() {
-            if by_id.insert_new(slot as u32, &items, T::id).is_some() {
-                repeated = true;
-                break;
-            }
-        }
-        if repeated {
+        let repeated = (0..items.len() as u32)
+            .any(|slot| by_id.insert_new(slot, |s| items[s as usize].id()).is_some());
+        let items = if repeated {
             // Rare (the database keys by id), so the slower second pass is fine here.
-            return Self::build(keep_last_of_each_id(items));
+            keep_last_of_each_id(items)
+        } else {
+            items
+        };
+        let mut store = S::from_items(items);
+        if store.settle() || repeated {
+            by_id = match unique_ids(&store) {
+                Some(ids) => ids,
+                None => unreachable!("ids were made unique above"),
+            };
         }
+        Self::assemble(store, by_id)
+    }
+
+    /// Builds the layer over items already in their store (as start-up streams them). The ids
+    /// should not repeat (the database keys by id); if they do, one of each is kept.
+    pub fn from_slots(mut store: S) -> Self {
+        store.settle();
+        match unique_ids(&store) {
+            Some(by_id) => Self::assemble(store, by_id),
+            None => Self::build(store.into_items()),
+        }
+    }
+
+    fn assemble(items: S, by_id: IdTable) -> Self {
+        let n = items.count();
         // H3 cells take about 40% of a build of this layer alone; they depend only on the items,
         // so a second thread computes them while this one builds the tree.
         let (cells, (tree, groups, group_codes)) = std::thread::scope(|s| {
-            let cells = s.spawn(|| {
-                items
-                    .iter()
-                    .map(|item| cell_of(item.location()))
+            let items = &items;
+            let cells = s.spawn(move || {
+                (0..n as u32)
+                    .map(|slot| cell_of(items.location_at(slot)))
                     .collect::<Vec<_>>()
             });
             let mut groups = Vec::new();
             let mut group_codes = HashMap::new();
-            let entries: Vec<Entry> = items
-                .iter()
-                .enumerate()
-                .map(|(slot, item)| Entry {
-                    point: sphere::tree_point(item.location()),
-                    slot: slot as u32,
-                    group: intern(&mut groups, &mut group_codes, item.group()),
+            let entries: Vec<Entry> = (0..n as u32)
+                .map(|slot| Entry {
+                    point: sphere::tree_point(items.location_at(slot)),
+                    slot,
+                    group: intern(&mut groups, &mut group_codes, items.group_at(slot)),
                 })
                 .collect();
             let tree = RTree::bulk_load_with_params(entries);
@@ -229,33 +364,44 @@ impl<T: Located> Layer<T> {
             cells,
             groups,
             group_codes,
+            _item: std::marker::PhantomData,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.items.count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    /// All items, indexed by slot.
-    pub fn items(&self) -> &[T] {
-        &self.items
+        self.items.count() == 0
     }
 
     /// The item in a slot. Panics if the slot is not one of this layer's (`slot >= len`).
-    pub fn item(&self, slot: u32) -> &T {
-        &self.items[slot as usize]
+    pub fn item(&self, slot: u32) -> S::Ref<'_> {
+        self.items.at(slot)
     }
 
-    pub fn get(&self, id: &str) -> Option<&T> {
+    /// Every slot with its item, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, S::Ref<'_>)> + '_ {
+        (0..self.len() as u32).map(|slot| (slot, self.items.at(slot)))
+    }
+
+    /// The item's location (no other field read).
+    pub fn location(&self, slot: u32) -> Location {
+        self.items.location_at(slot)
+    }
+
+    /// The item's id.
+    pub fn id(&self, slot: u32) -> &str {
+        self.items.id_at(slot)
+    }
+
+    pub fn get(&self, id: &str) -> Option<S::Ref<'_>> {
         self.slot_of(id).map(|slot| self.item(slot))
     }
 
     pub fn slot_of(&self, id: &str) -> Option<u32> {
-        self.by_id.get(id, &self.items, T::id)
+        self.by_id.get(id, |s| self.items.id_at(s))
     }
 
     /// The group names (see [`Located::group`]), indexed by the codes that
@@ -279,19 +425,27 @@ impl<T: Located> Layer<T> {
     /// bulk load (an R-tree insert costs microseconds each, so a million of them took over a
     /// minute, while a bulk load of a million takes under a second). Slots held from before are
     /// stale after a rebuild.
-    pub fn upsert_many(&mut self, items: Vec<T>)
-    where
-        T: Sync,
-    {
+    pub fn upsert_many(&mut self, items: Vec<T>) {
         if items.len() < BULK_UPSERT {
             for item in items {
                 self.upsert(item);
             }
             return;
         }
-        let mut all = std::mem::take(&mut self.items);
-        all.extend(items);
-        *self = Self::build(all);
+        let mut store = std::mem::take(&mut self.items);
+        let mut by_id = std::mem::take(&mut self.by_id);
+        for item in items {
+            match by_id.get(item.id(), |s| store.id_at(s)) {
+                Some(slot) => store.set_item(slot, item),
+                None => {
+                    let slot = store.count() as u32;
+                    store.push_item(item);
+                    by_id.insert_new(slot, |s| store.id_at(s));
+                }
+            }
+        }
+        drop(by_id);
+        *self = Self::from_slots(store);
     }
 
     /// Adds the item, or replaces the one with the same id in its slot, moving its tree point
@@ -300,20 +454,24 @@ impl<T: Located> Layer<T> {
         let group = intern(&mut self.groups, &mut self.group_codes, item.group());
         let loc = item.location();
         let Some(slot) = self.slot_of(item.id()) else {
-            let slot = self.items.len() as u32;
+            let slot = self.items.count() as u32;
             self.tree.insert(Entry {
                 point: sphere::tree_point(loc),
                 slot,
                 group,
             });
             self.cells.push(cell_of(loc));
-            self.items.push(item);
-            self.by_id.insert_new(slot, &self.items, T::id);
+            self.items.push_item(item);
+            let items = &self.items;
+            self.by_id.insert_new(slot, |s| items.id_at(s));
             return true;
         };
-        let old = &self.items[slot as usize];
-        let old_loc = old.location();
-        let old_group = self.group_codes.get(old.group()).copied().unwrap_or(0);
+        let old_loc = self.items.location_at(slot);
+        let old_group = self
+            .group_codes
+            .get(self.items.group_at(slot))
+            .copied()
+            .unwrap_or(0);
         if old_loc != loc || old_group != group {
             let removed = self.tree.remove(&Entry {
                 point: sphere::tree_point(old_loc),
@@ -328,33 +486,36 @@ impl<T: Located> Layer<T> {
             });
             self.cells[slot as usize] = cell_of(loc);
         }
-        self.items[slot as usize] = item;
+        self.items.set_item(slot, item);
         false
     }
 
     /// Removes the item with this id and returns it. The last item moves into the freed slot,
     /// so slots held from before are stale afterwards.
     pub fn remove(&mut self, id: &str) -> Option<T> {
-        let slot = self.by_id.remove(id, &self.items, T::id)?;
-        let entry_of = |layer: &Self, slot: u32| {
-            let item = &layer.items[slot as usize];
-            Entry {
-                point: sphere::tree_point(item.location()),
-                slot,
-                group: layer.group_codes.get(item.group()).copied().unwrap_or(0),
-            }
+        let items = &self.items;
+        let slot = self.by_id.remove(id, |s| items.id_at(s))?;
+        let entry_of = |layer: &Self, slot: u32| Entry {
+            point: sphere::tree_point(layer.items.location_at(slot)),
+            slot,
+            group: layer
+                .group_codes
+                .get(layer.items.group_at(slot))
+                .copied()
+                .unwrap_or(0),
         };
         let removed = self.tree.remove(&entry_of(self, slot));
         debug_assert!(removed.is_some(), "tree entry of slot {slot} missing");
-        let last = (self.items.len() - 1) as u32;
+        let last = (self.items.count() - 1) as u32;
         if slot != last {
             let moved = entry_of(self, last);
             self.tree.remove(&moved);
             self.tree.insert(Entry { slot, ..moved });
-            self.by_id.moved(last, slot, &self.items, T::id);
+            let items = &self.items;
+            self.by_id.moved(last, slot, |s| items.id_at(s));
         }
         self.cells.swap_remove(slot as usize);
-        Some(self.items.swap_remove(slot as usize))
+        Some(self.items.swap_remove_item(slot))
     }
 
     /// Exactly the items whose great-circle distance from `center` (haversine, as
@@ -365,7 +526,7 @@ impl<T: Located> Layer<T> {
             return hits;
         };
         visit_within(self.tree.root(), &q.point, q.max2, &mut |e, _| {
-            let d = self.item(e.slot).location().distance_m(&center);
+            let d = self.location(e.slot).distance_m(&center);
             if d <= radius_m {
                 hits.push(Hit {
                     slot: e.slot,
@@ -409,7 +570,7 @@ impl<T: Located> Layer<T> {
                 f(e.slot, e.group, sphere::m_of_chord2(d2));
             } else {
                 // Within the rounding band of the radius: decide as within_radius does.
-                let d = self.item(e.slot).location().distance_m(&center);
+                let d = self.location(e.slot).distance_m(&center);
                 if d <= radius_m {
                     f(e.slot, e.group, d);
                 }
@@ -445,7 +606,7 @@ impl<T: Located> Layer<T> {
             .into_iter()
             .map(|slot| Hit {
                 slot,
-                distance_m: self.item(slot).location().distance_m(&center),
+                distance_m: self.location(slot).distance_m(&center),
             })
             .filter(|h| max_radius_m.is_none_or(|r| h.distance_m <= r))
             .collect();
@@ -462,29 +623,34 @@ impl<T: Located> Layer<T> {
             bbox.max.lon(),
             bbox.max.lat(),
         ];
-        self.in_lon_lat_box(b, |item| bbox.contains(&item.location()))
+        self.in_lon_lat_box(b, |loc| bbox.contains(&loc))
     }
 
     /// The slots of the items inside the polygon (as [`ValidPolygon::contains`] decides),
     /// sorted by id.
     pub fn in_polygon(&self, polygon: &ValidPolygon) -> Vec<u32> {
-        self.in_lon_lat_box(polygon.bbox(), |item| polygon.contains(&item.location()))
+        self.in_lon_lat_box(polygon.bbox(), |loc| polygon.contains(&loc))
     }
 
-    /// Candidates from the tree box around a lon/lat box, kept if `keep` says so, sorted by id.
-    fn in_lon_lat_box(&self, [x0, y0, x1, y1]: [f64; 4], keep: impl Fn(&T) -> bool) -> Vec<u32> {
+    /// Candidates from the tree box around a lon/lat box, kept if `keep` says so of their
+    /// location, sorted by id.
+    fn in_lon_lat_box(
+        &self,
+        [x0, y0, x1, y1]: [f64; 4],
+        keep: impl Fn(Location) -> bool,
+    ) -> Vec<u32> {
         let (lo, hi) = sphere::patch_aabb(x0, y0, x1, y1);
         let mut slots = Vec::new();
         let _: ControlFlow<()> =
             self.tree
                 .locate_in_envelope_int(AABB::from_corners(lo, hi), |e: &Entry| {
-                    if keep(self.item(e.slot)) {
+                    if keep(self.location(e.slot)) {
                         slots.push(e.slot);
                     }
                     ControlFlow::Continue(())
                 });
         // Ids are unique within a layer, so an unstable sort is deterministic.
-        slots.sort_unstable_by(|&a, &b| self.item(a).id().cmp(self.item(b).id()));
+        slots.sort_unstable_by(|&a, &b| self.id(a).cmp(self.id(b)));
         slots
     }
 
@@ -492,7 +658,7 @@ impl<T: Located> Layer<T> {
         hits.sort_unstable_by(|a, b| {
             a.distance_m
                 .total_cmp(&b.distance_m)
-                .then_with(|| self.item(a.slot).id().cmp(self.item(b.slot).id()))
+                .then_with(|| self.id(a.slot).cmp(self.id(b.slot)))
         });
     }
 }
@@ -508,6 +674,17 @@ fn intern(groups: &mut Vec<String>, codes: &mut HashMap<String, u32>, group: &st
     groups.push(group.to_string());
     codes.insert(group.to_string(), code);
     code
+}
+
+/// The slots by id, or `None` if an id repeats.
+fn unique_ids<S: Slots>(store: &S) -> Option<IdTable> {
+    let mut by_id = IdTable::with_capacity(store.count());
+    for slot in 0..store.count() as u32 {
+        if by_id.insert_new(slot, |s| store.id_at(s)).is_some() {
+            return None;
+        }
+    }
+    Some(by_id)
 }
 
 /// Drops all but the last item of each id, keeping the order otherwise.

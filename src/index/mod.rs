@@ -11,6 +11,7 @@
 
 mod ids;
 mod layer;
+mod merchant_table;
 mod sphere;
 #[cfg(test)]
 mod tests;
@@ -19,7 +20,8 @@ use std::collections::HashMap;
 
 #[cfg(test)]
 use layer::BULK_UPSERT;
-pub use layer::{Hit, Layer};
+pub use layer::{Hit, Layer, Slots};
+pub use merchant_table::{MerchantRef, MerchantTable};
 pub use sphere::EARTH_RADIUS_M;
 
 use crate::domain::{Area, Community, Dataset, Location, Merchant, OrgUnit, Outlet};
@@ -30,6 +32,9 @@ use crate::domain::{Area, Community, Dataset, Location, Merchant, OrgUnit, Outle
 /// from the location: H3 cells do not nest exactly, so a res-9 cell's parent is not always the
 /// res-8 hexagon the point lies in.
 pub const INDEX_RESOLUTION: h3o::Resolution = h3o::Resolution::Nine;
+
+/// The merchants' layer: their columns ([`MerchantTable`]) with the tree, ids and cells.
+pub type MerchantLayer = Layer<Merchant, MerchantTable>;
 
 /// What a layer needs of its items.
 pub trait Located {
@@ -88,7 +93,7 @@ impl Located for Community {
 #[derive(Debug, Clone, Default)]
 pub struct SpatialIndex {
     pub outlets: Layer<Outlet>,
-    pub merchants: Layer<Merchant>,
+    pub merchants: MerchantLayer,
     pub communities: Layer<Community>,
     /// Business districts and food streets: few (tens), so a list; change them through
     /// [`SpatialIndex::upsert_area`] / [`SpatialIndex::remove_area`] to keep the id lookup
@@ -100,6 +105,13 @@ pub struct SpatialIndex {
 
 impl SpatialIndex {
     pub fn build(ds: Dataset) -> Self {
+        Self::build_with_merchants(ds, None)
+    }
+
+    /// As [`SpatialIndex::build`], with the merchants already in columns (start-up streams them
+    /// there, never holding them all as `Merchant` values) in place of `ds.merchants`, which
+    /// must then be empty. The merchant layer is built on a second thread beside the others.
+    pub fn build_with_merchants(ds: Dataset, table: Option<MerchantTable>) -> Self {
         let Dataset {
             org_units,
             outlets,
@@ -107,9 +119,16 @@ impl SpatialIndex {
             communities,
             areas,
         } = ds;
+        let merchants = match table {
+            Some(t) => {
+                debug_assert!(merchants.is_empty(), "merchants given twice");
+                Layer::from_slots(t)
+            }
+            None => Layer::build(merchants),
+        };
         let mut index = Self {
             outlets: Layer::build(outlets),
-            merchants: Layer::build(merchants),
+            merchants,
             communities: Layer::build(communities),
             areas: Vec::with_capacity(areas.len()),
             org_units,

@@ -41,34 +41,38 @@ fn destination(from: Location, bearing_deg: f64, distance_m: f64) -> Location {
     loc(p.x(), p.y())
 }
 
-fn ids<T: Located>(layer: &Layer<T>, slots: &[u32]) -> Vec<String> {
-    slots
-        .iter()
-        .map(|&s| layer.item(s).id().to_string())
-        .collect()
+fn ids<T: Located + Sync, S: Slots<Item = T>>(layer: &Layer<T, S>, slots: &[u32]) -> Vec<String> {
+    slots.iter().map(|&s| layer.id(s).to_string()).collect()
 }
 
-fn brute_force_hits<T: Located>(layer: &Layer<T>, center: Location, radius_m: f64) -> Vec<Hit> {
+fn brute_force_hits<T: Located + Sync, S: Slots<Item = T>>(
+    layer: &Layer<T, S>,
+    center: Location,
+    radius_m: f64,
+) -> Vec<Hit> {
     let mut hits: Vec<Hit> = (0..layer.len() as u32)
         .map(|slot| Hit {
             slot,
-            distance_m: layer.item(slot).location().distance_m(&center),
+            distance_m: layer.location(slot).distance_m(&center),
         })
         .filter(|h| h.distance_m <= radius_m)
         .collect();
     hits.sort_by(|a, b| {
         a.distance_m
             .total_cmp(&b.distance_m)
-            .then_with(|| layer.item(a.slot).id().cmp(layer.item(b.slot).id()))
+            .then_with(|| layer.id(a.slot).cmp(layer.id(b.slot)))
     });
     hits
 }
 
-fn brute_force_filter<T: Located>(layer: &Layer<T>, keep: impl Fn(&T) -> bool) -> Vec<u32> {
+fn brute_force_filter<T: Located + Sync, S: Slots<Item = T>>(
+    layer: &Layer<T, S>,
+    keep: impl Fn(Location) -> bool,
+) -> Vec<u32> {
     let mut slots: Vec<u32> = (0..layer.len() as u32)
-        .filter(|&s| keep(layer.item(s)))
+        .filter(|&s| keep(layer.location(s)))
         .collect();
-    slots.sort_by(|&a, &b| layer.item(a).id().cmp(layer.item(b).id()));
+    slots.sort_by(|&a, &b| layer.id(a).cmp(layer.id(b)));
     slots
 }
 
@@ -142,7 +146,7 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 /// Builds half of the items in bulk and upserts the rest, so both tree paths are exercised.
-fn layer_of(points: &[Location]) -> Layer<Merchant> {
+fn layer_of(points: &[Location]) -> MerchantLayer {
     let categories = ["dining", "retail", "services"];
     let mut items: Vec<Merchant> = points
         .iter()
@@ -150,7 +154,7 @@ fn layer_of(points: &[Location]) -> Layer<Merchant> {
         .map(|(i, &p)| merchant(&format!("m{i}"), categories[i % 3], p))
         .collect();
     let later = items.split_off(items.len() / 2);
-    let mut layer = Layer::build(items);
+    let mut layer = MerchantLayer::build(items);
     for m in later {
         assert!(layer.upsert(m));
     }
@@ -183,7 +187,7 @@ proptest! {
             by_group[g as usize] += 1;
         });
         for (code, name) in layer.groups().iter().enumerate() {
-            let n = expected.iter().filter(|h| &layer.item(h.slot).category == name).count();
+            let n = expected.iter().filter(|h| layer.item(h.slot).category() == name).count();
             prop_assert_eq!(by_group[code], n);
         }
 
@@ -193,11 +197,11 @@ proptest! {
 
         prop_assert_eq!(
             ids(&layer, &layer.in_bbox(&c.bbox)),
-            ids(&layer, &brute_force_filter(&layer, |m| c.bbox.contains(&m.location)))
+            ids(&layer, &brute_force_filter(&layer, |l| c.bbox.contains(&l)))
         );
         prop_assert_eq!(
             ids(&layer, &layer.in_polygon(&c.polygon)),
-            ids(&layer, &brute_force_filter(&layer, |m| c.polygon.contains(&m.location)))
+            ids(&layer, &brute_force_filter(&layer, |l| c.polygon.contains(&l)))
         );
     }
 }
@@ -205,7 +209,7 @@ proptest! {
 #[test]
 fn results_are_nearest_first_with_their_distances() {
     let center = loc(103.761, 29.569);
-    let layer = Layer::build(vec![
+    let layer = MerchantLayer::build(vec![
         merchant("far", "dining", destination(center, 10.0, 400.0)),
         merchant("near", "dining", destination(center, 200.0, 50.0)),
         merchant("mid", "retail", destination(center, 90.0, 120.0)),
@@ -228,18 +232,19 @@ fn results_are_nearest_first_with_their_distances() {
 fn a_moved_item_is_found_at_its_new_place_and_not_at_its_old() {
     let old_place = loc(103.761, 29.569);
     let new_place = loc(103.80, 29.60);
-    let mut layer = Layer::build(vec![
+    let mut layer = MerchantLayer::build(vec![
         merchant("m1", "dining", old_place),
         merchant("m2", "dining", loc(103.70, 29.50)),
     ]);
-    let old_cell = layer.cell(0);
+    let s = layer.slot_of("m1").unwrap();
+    let old_cell = layer.cell(s);
     assert!(!layer.upsert(merchant("m1", "retail", new_place)));
     assert_eq!(layer.len(), 2);
-    assert_eq!(layer.slot_of("m1"), Some(0));
+    assert_eq!(layer.slot_of("m1"), Some(s));
     assert!(layer.within_radius(old_place, 100.0).is_empty());
-    assert_eq!(layer.within_radius(new_place, 1.0)[0].slot, 0);
-    assert_eq!(layer.nearest(new_place, 1, None)[0].slot, 0);
-    assert_ne!(layer.cell(0), old_cell);
+    assert_eq!(layer.within_radius(new_place, 1.0)[0].slot, s);
+    assert_eq!(layer.nearest(new_place, 1, None)[0].slot, s);
+    assert_ne!(layer.cell(s), old_cell);
     let mut groups = Vec::new();
     layer.for_each_within_radius_grouped(new_place, 1.0, |_, g, _| groups.push(g));
     assert_eq!(groups, [layer.group_code("retail").unwrap()]);
@@ -249,7 +254,7 @@ fn a_moved_item_is_found_at_its_new_place_and_not_at_its_old() {
 
 #[test]
 fn upserting_a_new_id_adds_it() {
-    let mut layer = Layer::build(vec![outlet("o1", loc(103.761, 29.569))]);
+    let mut layer = Layer::<Outlet>::build(vec![outlet("o1", loc(103.761, 29.569))]);
     assert!(layer.upsert(outlet("o2", loc(103.762, 29.569))));
     assert_eq!(layer.len(), 2);
     assert_eq!(layer.get("o2").unwrap().id, "o2");
@@ -260,7 +265,7 @@ fn upserting_a_new_id_adds_it() {
 #[test]
 fn removing_an_item_moves_the_last_into_its_slot() {
     let places = [loc(103.70, 29.50), loc(103.75, 29.55), loc(103.80, 29.60)];
-    let mut layer = Layer::build(
+    let mut layer = MerchantLayer::build(
         places
             .iter()
             .enumerate()
@@ -279,20 +284,20 @@ fn removing_an_item_moves_the_last_into_its_slot() {
 
 #[test]
 fn building_with_a_repeated_id_keeps_the_last_version() {
-    let layer = Layer::build(vec![
+    let layer = MerchantLayer::build(vec![
         merchant("m1", "dining", loc(103.70, 29.50)),
         merchant("m2", "dining", loc(103.71, 29.50)),
         merchant("m1", "retail", loc(103.72, 29.50)),
     ]);
     assert_eq!(layer.len(), 2);
-    assert_eq!(layer.get("m1").unwrap().category, "retail");
+    assert_eq!(layer.get("m1").unwrap().category(), "retail");
     assert!(layer.within_radius(loc(103.70, 29.50), 10.0).is_empty());
 }
 
 #[test]
 fn cells_are_at_the_index_resolution_and_contain_the_item() {
     let at = loc(103.761, 29.569);
-    let layer = Layer::build(vec![outlet("o1", at)]);
+    let layer = Layer::<Outlet>::build(vec![outlet("o1", at)]);
     let cell = layer.cell(0);
     assert_eq!(cell.resolution(), INDEX_RESOLUTION);
     let expected = h3o::LatLng::new(29.569, 103.761)
@@ -304,7 +309,7 @@ fn cells_are_at_the_index_resolution_and_contain_the_item() {
 #[test]
 fn nonsense_radii_and_k_zero_find_nothing() {
     let at = loc(103.761, 29.569);
-    let layer = Layer::build(vec![outlet("o1", at)]);
+    let layer = Layer::<Outlet>::build(vec![outlet("o1", at)]);
     assert!(layer.within_radius(at, -1.0).is_empty());
     assert!(layer.within_radius(at, f64::NAN).is_empty());
     assert!(layer.nearest(at, 0, None).is_empty());
@@ -361,7 +366,7 @@ fn outlets_group_by_competitor_bank() {
         ..Default::default()
     })
     .unwrap();
-    let layer = Layer::build(vec![outlet("o1", at), theirs]);
+    let layer = Layer::<Outlet>::build(vec![outlet("o1", at), theirs]);
     let mut counts: HashMap<String, usize> = HashMap::new();
     layer.for_each_within_radius_grouped(at, 10.0, |_, g, _| {
         *counts
@@ -401,15 +406,15 @@ fn many_upserts_at_once_equal_one_at_a_time() {
             destination(base, 90.0, 5_000.0 + i as f64),
         )
     }));
-    let mut one_by_one = Layer::build(first.clone());
+    let mut one_by_one = MerchantLayer::build(first.clone());
     for m in more.clone() {
         one_by_one.upsert(m);
     }
-    let mut bulk = Layer::build(first);
+    let mut bulk = MerchantLayer::build(first);
     bulk.upsert_many(more);
     assert_eq!(bulk.len(), one_by_one.len());
-    for m in one_by_one.items() {
-        assert_eq!(bulk.get(&m.id), Some(m));
+    for m in one_by_one.table().to_vec() {
+        assert_eq!(bulk.get(&m.id).map(|r| r.to_merchant()), Some(m));
     }
     for (center, r) in [(base, 800.0), (destination(base, 90.0, 5_100.0), 150.0)] {
         let mut a = ids(
@@ -453,7 +458,7 @@ proptest! {
         ops in proptest::collection::vec((0u8..3, 0usize..60), 0..120),
     ) {
         let place = |i: usize| loc(103.70 + i as f64 * 1e-3, 29.50);
-        let mut layer = Layer::build((0..initial).map(|i| merchant(&format!("m{i}"), "dining", place(i))).collect());
+        let mut layer = MerchantLayer::build((0..initial).map(|i| merchant(&format!("m{i}"), "dining", place(i))).collect());
         let mut model: std::collections::BTreeMap<String, usize> = (0..initial).map(|i| (format!("m{i}"), i)).collect();
         for (op, i) in ops {
             let id = format!("m{i}");
@@ -470,8 +475,8 @@ proptest! {
             let got = layer.get(id);
             prop_assert!(got.is_some(), "{} lost", id);
             let got = got.unwrap();
-            prop_assert_eq!(&got.id, id);
-            prop_assert_eq!(got.location, place(*at));
+            prop_assert_eq!(got.id(), id);
+            prop_assert_eq!(got.location(), place(*at));
         }
         for i in 0..60 {
             let id = format!("m{i}");

@@ -592,9 +592,9 @@ fn invalid(field: &str) -> String {
 /// pipeline status) and takes from OSM what OSM knows (name, category, position; address, hours
 /// and chain when OSM has them). Rows owned outside `in_scope` are left as they are and dropped
 /// from `new`; returns how many.
-pub fn keep_what_the_bank_knows_merchants<'a>(
+pub fn keep_what_the_bank_knows_merchants(
     new: &mut Vec<Merchant>,
-    existing: impl Fn(&str) -> Option<&'a Merchant>,
+    existing: impl Fn(&str) -> Option<Merchant>,
     in_scope: impl Fn(Option<&str>) -> bool,
 ) -> usize {
     let mut kept = 0;

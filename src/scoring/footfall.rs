@@ -156,8 +156,7 @@ const CHUNK: usize = 64;
 /// walked as `walking` walks (see the module doc).
 pub fn estimate(index: &SpatialIndex, params: &ScoringParams, walking: &Walking) -> MerchantStats {
     let layer = &index.merchants;
-    let merchants = layer.items();
-    let n = merchants.len();
+    let n = layer.len();
     let cats: Vec<Cat> = layer
         .groups()
         .iter()
@@ -173,9 +172,9 @@ pub fn estimate(index: &SpatialIndex, params: &ScoringParams, walking: &Walking)
         .collect();
     // Attractiveness per slot, read once in slot order so that the hot loop never touches the
     // merchants themselves.
-    let rating: Vec<f64> = merchants
+    let rating: Vec<f64> = layer
         .iter()
-        .map(|m| m.rating.unwrap_or(DEFAULT_RATING))
+        .map(|(_, m)| m.rating().unwrap_or(DEFAULT_RATING))
         .collect();
 
     let communities = index.communities.items();
@@ -256,11 +255,11 @@ pub fn estimate(index: &SpatialIndex, params: &ScoringParams, walking: &Walking)
     }
 
     let mut estimated = vec![false; n];
-    let footfall: Vec<f64> = merchants
+    let footfall: Vec<f64> = layer
         .iter()
         .zip(visits)
         .zip(estimated.iter_mut())
-        .map(|((m, v), est)| match m.footfall_daily {
+        .map(|(((_, m), v), est)| match m.footfall_daily() {
             Some(f) => f64::from(f),
             None => {
                 *est = true;
@@ -400,7 +399,7 @@ impl Scan<'_> {
                 net.locations.clear();
                 net.snapped.clear();
                 for &(slot, _) in net.found.iter() {
-                    let at = merchants.item(slot).location;
+                    let at = merchants.item(slot).location();
                     net.locations.push(at);
                     net.snapped.push(
                         net.snaps.get(slot as usize).map_or_else(
@@ -687,7 +686,7 @@ pub(crate) mod tests {
                     .merchants
                     .within_radius(c.location, cp.reach_m)
                     .into_iter()
-                    .filter(|h| &index.merchants.item(h.slot).category == g)
+                    .filter(|h| index.merchants.item(h.slot).category() == g)
                     .collect();
                 if hits.is_empty() {
                     continue;
@@ -699,7 +698,7 @@ pub(crate) mod tests {
                         index
                             .merchants
                             .item(h.slot)
-                            .rating
+                            .rating()
                             .unwrap_or(DEFAULT_RATING)
                     })
                     .collect();
@@ -714,12 +713,12 @@ pub(crate) mod tests {
             }
         }
         let mut got = 0.0;
-        for (slot, m) in index.merchants.items().iter().enumerate() {
-            if m.footfall_daily.is_none() {
+        for (slot, m) in index.merchants.iter().map(|(s, m)| (s as usize, m)) {
+            if m.footfall_daily().is_none() {
                 assert!(
                     (stats.footfall[slot] - visits[slot]).abs() <= 1e-6 * visits[slot].max(1.0),
                     "{} {} vs {}",
-                    m.id,
+                    m.id(),
                     stats.footfall[slot],
                     visits[slot]
                 );
@@ -898,14 +897,14 @@ pub(crate) mod tests {
                 .within_radius(c.location, params.max_reach_m());
             let to: Vec<Location> = all
                 .iter()
-                .map(|h| index.merchants.item(h.slot).location)
+                .map(|h| index.merchants.item(h.slot).location())
                 .collect();
             let walks = nd.distances(c.location, &to);
             // Per category: the competitors in walking reach, their ratings and walks.
             let mut by_cat: std::collections::BTreeMap<&str, Competitors> = Default::default();
             for (h, w) in all.iter().zip(&walks) {
                 let m = index.merchants.item(h.slot);
-                let cp = params.category(&m.category);
+                let cp = params.category(m.category());
                 if h.distance_m > cp.reach_m {
                     continue;
                 }
@@ -919,9 +918,9 @@ pub(crate) mod tests {
                     continue;
                 }
                 cside[h.slot as usize] += unbanked;
-                let e = by_cat.entry(m.category.as_str()).or_default();
+                let e = by_cat.entry(m.category()).or_default();
                 e.0.push(h.slot as usize);
-                e.1.push(m.rating.unwrap_or(DEFAULT_RATING));
+                e.1.push(m.rating().unwrap_or(DEFAULT_RATING));
                 e.2.push(w.metres);
             }
             for (g, (slots, a, d)) in by_cat {
@@ -938,19 +937,19 @@ pub(crate) mod tests {
             on_network > 1000 && fell_back > 100 && walked_out > 1000,
             "{on_network} {fell_back} {walked_out}"
         );
-        for (slot, m) in index.merchants.items().iter().enumerate() {
+        for (slot, m) in index.merchants.iter().map(|(s, m)| (s as usize, m)) {
             assert!(
                 (stats.cside[slot] - cside[slot]).abs() <= 1e-6 * cside[slot].max(1.0),
                 "{}: cside {} vs {}",
-                m.id,
+                m.id(),
                 stats.cside[slot],
                 cside[slot]
             );
-            if m.footfall_daily.is_none() {
+            if m.footfall_daily().is_none() {
                 assert!(
                     (stats.footfall[slot] - visits[slot]).abs() <= 1e-6 * visits[slot].max(1.0),
                     "{}: {} vs {}",
-                    m.id,
+                    m.id(),
                     stats.footfall[slot],
                     visits[slot]
                 );

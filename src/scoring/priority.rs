@@ -19,9 +19,10 @@
 //! walking distance measured by the caller. Campaign plans, area surveys and coverage tiles
 //! score with [`score`] (straight line), and say so.
 
+use crate::index::MerchantRef;
 use serde::{Serialize, Serializer};
 
-use crate::domain::{AreaKind, Location, Merchant, PipelineStatus};
+use crate::domain::{AreaKind, Location, PipelineStatus};
 use crate::index::SpatialIndex;
 use crate::network::{Walk, Walking, STRAIGHT_LINE_X_DETOUR};
 
@@ -88,16 +89,16 @@ pub const BUSINESS_DISTRICT: f64 = 0.7;
 /// rejected less than `cooldown_days` ago. A rejection without a date (`status_since`) counts
 /// as recent: better to wait than to knock on a door that just closed. Churned merchants come
 /// back as prospects worth winning back.
-pub fn excluded(m: &Merchant, params: &ScoringParams) -> bool {
+pub fn excluded(m: MerchantRef<'_>, params: &ScoringParams) -> bool {
     excluded_on(m, params.cooldown_days, crate::domain::today())
 }
 
 /// [`excluded`] on a given day.
-pub fn excluded_on(m: &Merchant, cooldown_days: u32, today: chrono::NaiveDate) -> bool {
-    match m.status {
+pub fn excluded_on(m: MerchantRef<'_>, cooldown_days: u32, today: chrono::NaiveDate) -> bool {
+    match m.status() {
         PipelineStatus::Signed | PipelineStatus::Active => true,
         PipelineStatus::Rejected => m
-            .status_since
+            .status_since()
             .is_none_or(|since| (today - since).num_days() < i64::from(cooldown_days)),
         _ => false,
     }
@@ -105,23 +106,23 @@ pub fn excluded_on(m: &Merchant, cooldown_days: u32, today: chrono::NaiveDate) -
 
 /// The raw and normalised values of the eight factors, in [`FACTORS`] order.
 fn measure(
-    m: &Merchant,
+    m: MerchantRef<'_>,
     slot: usize,
     stats: &MerchantStats,
     params: &ScoringParams,
     walking_m: f64,
 ) -> [(f64, f64); 8] {
-    let category = params.category(&m.category).weight;
+    let category = params.category(m.category()).weight;
     let footfall = stats.footfall[slot];
-    let spend = m.avg_spend_cny.unwrap_or(0.0);
+    let spend = m.avg_spend_cny().unwrap_or(0.0);
     let agglomeration = match stats.area[slot] {
         Some(AreaKind::FoodStreet) => FOOD_STREET,
         Some(AreaKind::BusinessDistrict) => BUSINESS_DISTRICT,
         None => 0.0,
     };
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
-    let ecny = flag(m.accepts_ecny);
-    let competitor = flag(m.competitor_signed.is_some());
+    let ecny = flag(m.accepts_ecny());
+    let competitor = flag(m.competitor_signed().is_some());
     let cside = stats.cside[slot];
     [
         (category, category),
@@ -155,7 +156,7 @@ fn scorable<'a>(
     params: &ScoringParams,
     merchant_slot: u32,
     distance_m: f64,
-) -> Option<&'a Merchant> {
+) -> Option<MerchantRef<'a>> {
     let slot = merchant_slot as usize;
     if slot >= index.merchants.len() || slot >= stats.len() || distance_m.is_nan() {
         return None;
@@ -265,7 +266,7 @@ pub fn rank(
     walking: &Walking,
     at: Location,
     radius_m: f64,
-    keep: &dyn Fn(&Merchant) -> bool,
+    keep: &dyn Fn(MerchantRef<'_>) -> bool,
     limit: usize,
 ) -> Vec<Priority> {
     if limit == 0 {
@@ -273,7 +274,7 @@ pub fn rank(
     }
     // Score everything in the circle as a bare number first; only the kept few get the
     // explained factor list. Entries: (value, slot, straight metres, index into `walks`).
-    let valued = |m: &Merchant, slot: u32, walking_m: f64| {
+    let valued = |m: MerchantRef<'_>, slot: u32, walking_m: f64| {
         value(
             weights,
             &measure(m, slot as usize, stats, params, walking_m.max(0.0)),
@@ -308,7 +309,7 @@ pub fn rank(
                 });
             let to: Vec<Location> = found
                 .iter()
-                .map(|&(slot, _)| index.merchants.item(slot).location)
+                .map(|&(slot, _)| index.merchants.item(slot).location())
                 .collect();
             walks = walking.distances(at, &to);
             scored = found
@@ -328,8 +329,8 @@ pub fn rank(
             index
                 .merchants
                 .item(a.1)
-                .id
-                .cmp(&index.merchants.item(b.1).id)
+                .id()
+                .cmp(index.merchants.item(b.1).id())
         })
     };
     if scored.len() > limit {
@@ -416,8 +417,8 @@ mod tests {
             assert!(w[0].score >= w[1].score);
             if w[0].score == w[1].score {
                 assert!(
-                    index.merchants.item(w[0].merchant_slot).id
-                        < index.merchants.item(w[1].merchant_slot).id
+                    index.merchants.item(w[0].merchant_slot).id()
+                        < index.merchants.item(w[1].merchant_slot).id()
                 );
             }
         }
@@ -428,8 +429,8 @@ mod tests {
         let (index, stats) = leshan();
         let p = params();
         for status in PipelineStatus::ALL {
-            for (slot, m) in index.merchants.items().iter().enumerate() {
-                if m.status != status {
+            for (slot, m) in index.merchants.iter().map(|(s, m)| (s as usize, m)) {
+                if m.status() != status {
                     continue;
                 }
                 let s = score(&index, &stats, &p, &p.weights, slot as u32, 100.0);
@@ -439,7 +440,7 @@ mod tests {
                     PipelineStatus::Rejected => excluded(m, &p),
                     _ => false,
                 };
-                assert_eq!(s.is_none(), out, "{status:?} {}", m.id);
+                assert_eq!(s.is_none(), out, "{status:?} {}", m.id());
             }
         }
         assert!(score(&index, &stats, &p, &p.weights, u32::MAX, 100.0).is_none());
@@ -467,8 +468,8 @@ mod tests {
         let p = params();
         let slot = index
             .merchants
-            .items()
             .iter()
+            .map(|(_, m)| m)
             .position(|m| !excluded(m, &p))
             .unwrap() as u32;
         let near = score(&index, &stats, &p, &p.weights, slot, 50.0).unwrap();
@@ -522,7 +523,7 @@ mod tests {
                 10,
             )
             .iter()
-            .map(|pr| index.merchants.item(pr.merchant_slot).id.clone())
+            .map(|pr| index.merchants.item(pr.merchant_slot).id().to_string())
             .collect()
         };
         assert_eq!(ids(&p), ["A", "B"]);
@@ -544,7 +545,7 @@ mod tests {
             10,
         )
         .iter()
-        .map(|pr| index.merchants.item(pr.merchant_slot).id.clone())
+        .map(|pr| index.merchants.item(pr.merchant_slot).id().to_string())
         .collect();
         assert_eq!(tied, ["A", "B"]);
         // keep and limit.
@@ -556,7 +557,7 @@ mod tests {
             &straight(),
             at,
             500.0,
-            &|m| m.id == "B",
+            &|m| m.id() == "B",
             10,
         );
         assert_eq!(only_b.len(), 1);
@@ -600,7 +601,7 @@ mod tests {
             .count();
         assert!(on_street >= 7, "{on_street} of 10 on the food street");
         assert!(top.iter().all(|pr| !matches!(
-            index.merchants.item(pr.merchant_slot).status,
+            index.merchants.item(pr.merchant_slot).status(),
             PipelineStatus::Signed | PipelineStatus::Active
         )));
     }
@@ -638,7 +639,7 @@ mod tests {
 
     fn by_id<'a>(index: &SpatialIndex, list: &'a [Priority], id: &str) -> &'a Priority {
         list.iter()
-            .find(|pr| index.merchants.item(pr.merchant_slot).id == id)
+            .find(|pr| index.merchants.item(pr.merchant_slot).id() == id)
             .unwrap()
     }
 
@@ -654,7 +655,7 @@ mod tests {
         let p = params();
         let ids = |list: &[Priority]| -> Vec<String> {
             list.iter()
-                .map(|pr| index.merchants.item(pr.merchant_slot).id.clone())
+                .map(|pr| index.merchants.item(pr.merchant_slot).id().to_string())
                 .collect()
         };
         let all = |w: &Walking| {
@@ -766,7 +767,11 @@ mod tests {
 #[cfg(test)]
 mod cooldown_tests {
     use super::*;
-    use crate::domain::MerchantDraft;
+    use crate::domain::{Merchant, MerchantDraft};
+
+    fn one(m: Merchant) -> crate::index::MerchantTable {
+        crate::index::MerchantTable::from_merchants(vec![m])
+    }
 
     fn merchant(status: PipelineStatus, since: Option<chrono::NaiveDate>) -> Merchant {
         Merchant::try_from(MerchantDraft {
@@ -787,36 +792,40 @@ mod cooldown_tests {
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         let days_ago = |n: i64| Some(today - chrono::Duration::days(n));
         assert!(excluded_on(
-            &merchant(PipelineStatus::Rejected, days_ago(10)),
+            one(merchant(PipelineStatus::Rejected, days_ago(10))).get(0),
             90,
             today
         ));
         assert!(excluded_on(
-            &merchant(PipelineStatus::Rejected, days_ago(89)),
+            one(merchant(PipelineStatus::Rejected, days_ago(89))).get(0),
             90,
             today
         ));
         assert!(!excluded_on(
-            &merchant(PipelineStatus::Rejected, days_ago(90)),
+            one(merchant(PipelineStatus::Rejected, days_ago(90))).get(0),
             90,
             today
         ));
         assert!(!excluded_on(
-            &merchant(PipelineStatus::Rejected, days_ago(10)),
+            one(merchant(PipelineStatus::Rejected, days_ago(10))).get(0),
             7,
             today
         ));
         assert!(
-            excluded_on(&merchant(PipelineStatus::Rejected, None), 90, today),
+            excluded_on(
+                one(merchant(PipelineStatus::Rejected, None)).get(0),
+                90,
+                today
+            ),
             "no date: wait"
         );
         assert!(excluded_on(
-            &merchant(PipelineStatus::Signed, None),
+            one(merchant(PipelineStatus::Signed, None)).get(0),
             90,
             today
         ));
         assert!(!excluded_on(
-            &merchant(PipelineStatus::Churned, None),
+            one(merchant(PipelineStatus::Churned, None)).get(0),
             90,
             today
         ));

@@ -100,12 +100,12 @@ pub fn assign(
 
     let cap = (f.max(1.0) * n as f64 / n_ours as f64).ceil().max(1.0) as usize;
     let mut order: Vec<u32> = (0..n as u32).collect();
-    let merchants = index.merchants.items();
+    let merchants = index.merchants.table();
     let key = |s: u32| first[s as usize].map_or(f64::INFINITY, |(_, d)| d);
     order.sort_unstable_by(|&a, &b| {
         key(a)
             .total_cmp(&key(b))
-            .then_with(|| merchants[a as usize].id.cmp(&merchants[b as usize].id))
+            .then_with(|| merchants.get(a).id().cmp(merchants.get(b).id()))
     });
     let mut open = tree;
     let mut outlet_of = vec![None; n];
@@ -116,7 +116,7 @@ pub fn assign(
         let chosen = if load[want as usize] < cap {
             Some(want)
         } else {
-            let p = unit(merchants[s as usize].location);
+            let p = unit(merchants.locations()[s as usize]);
             open.nearest_neighbor(p).map(|o| o.data)
         };
         let Some(o) = chosen else { continue };
@@ -157,9 +157,9 @@ fn per_merchant<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
 
 /// The nearest of our outlets per merchant, with the straight distance in metres.
 fn first_nearest(index: &SpatialIndex, tree: &RTree<OutletPoint>) -> Vec<Option<(u32, f64)>> {
-    let merchants = index.merchants.items();
+    let merchants = index.merchants.table();
     per_merchant(merchants.len(), |s| {
-        let p = unit(merchants[s].location);
+        let p = unit(merchants.locations()[s]);
         tree.nearest_neighbor_iter_with_distance_2(p)
             .next()
             .map(|(o, d2)| (o.data, metres(d2)))
@@ -186,7 +186,7 @@ fn first_huff(
                 .merchants
                 .for_each_within_radius(o.location, ESTABLISHED_RADIUS_M, |slot, _| {
                     if matches!(
-                        index.merchants.item(slot).status,
+                        index.merchants.item(slot).status(),
                         PipelineStatus::Signed | PipelineStatus::Active
                     ) {
                         signed += 1;
@@ -199,13 +199,13 @@ fn first_huff(
         .iter()
         .map(|o| ln_a[o.data as usize])
         .fold(0.0, f64::max);
-    let merchants = index.merchants.items();
+    let merchants = index.merchants.table();
     let detour = params.detour_factor;
     let min_d = params.min_distance_m;
     per_merchant(merchants.len(), |s| {
-        let m = &merchants[s];
-        let c = params.category(&m.category);
-        let p = unit(m.location);
+        let m = merchants.get(s as u32);
+        let c = params.category(m.category());
+        let p = unit(m.location());
         // ln of the Huff numerator A^α (d·detour)^−β; the denominator is the same for every
         // outlet, so the highest numerator has the highest probability. Outlets come nearest
         // first, so the bound α·max ln A − β ln d only falls: stop once it cannot beat the best
@@ -260,11 +260,11 @@ mod tests {
         let p = ScoringParams::builtin().unwrap();
         let t = assign(&index, &p, TerritoryMethod::Nearest, None);
         check_every_merchant_has_one_of_ours(&index, &t);
-        for (slot, m) in index.merchants.items().iter().enumerate() {
+        for (slot, m) in index.merchants.iter().map(|(s, m)| (s as usize, m)) {
             let got = t.outlet_of[slot].unwrap();
-            let d = m.location.distance_m(&index.outlets.item(got).location);
+            let d = m.location().distance_m(&index.outlets.item(got).location);
             for o in index.outlets.items().iter().filter(|o| o.is_ours()) {
-                assert!(d <= m.location.distance_m(&o.location) + 1e-6);
+                assert!(d <= m.location().distance_m(&o.location) + 1e-6);
             }
         }
     }
@@ -278,8 +278,8 @@ mod tests {
         let nearest = assign(&index, &p, TerritoryMethod::Nearest, None);
         // Brute force: the highest A^α d^−β over our outlets.
         let mut differs = 0;
-        for (slot, m) in index.merchants.items().iter().enumerate() {
-            let c = p.category(&m.category);
+        for (slot, m) in index.merchants.iter().map(|(s, m)| (s as usize, m)) {
+            let c = p.category(m.category());
             let num = |o: u32| {
                 let out = index.outlets.item(o);
                 let mut signed = 0.0;
@@ -288,14 +288,14 @@ mod tests {
                     .within_radius(out.location, ESTABLISHED_RADIUS_M)
                 {
                     if matches!(
-                        index.merchants.item(h.slot).status,
+                        index.merchants.item(h.slot).status(),
                         PipelineStatus::Signed | PipelineStatus::Active
                     ) {
                         signed += 1.0;
                     }
                 }
-                let d =
-                    (m.location.distance_m(&out.location) * p.detour_factor).max(p.min_distance_m);
+                let d = (m.location().distance_m(&out.location) * p.detour_factor)
+                    .max(p.min_distance_m);
                 (1.0f64 + signed).powf(c.alpha) * d.powf(-c.beta)
             };
             let got = t.outlet_of[slot].unwrap();
@@ -303,7 +303,7 @@ mod tests {
                 .filter(|&o| index.outlets.item(o).is_ours())
                 .map(num)
                 .fold(0.0, f64::max);
-            assert!(num(got) >= best * (1.0 - 1e-9), "{}", m.id);
+            assert!(num(got) >= best * (1.0 - 1e-9), "{}", m.id());
             if Some(got) != nearest.outlet_of[slot] {
                 differs += 1;
             }

@@ -195,11 +195,6 @@ impl Store {
     }
 
     /// Every row of one kind (a change without ids).
-    pub async fn all_merchants(&self) -> Result<Vec<Merchant>, StorageError> {
-        self.fetch_decoded(rows::SELECT_MERCHANTS, rows::merchant)
-            .await
-    }
-
     pub async fn all_outlets(&self) -> Result<Vec<Outlet>, StorageError> {
         self.fetch_decoded(rows::SELECT_OUTLETS, rows::outlet).await
     }

@@ -273,6 +273,13 @@ pub(crate) const SELECT_MERCHANTS: &str = "SELECT id, name, category, lon, lat, 
      chain, status, status_since, owner_org_id, contact_name, contact_phone FROM merchants \
      ORDER BY id";
 
+/// As [`SELECT_MERCHANTS`] in no particular order, for the index (which orders its merchants
+/// along a space-filling curve anyway): sorting 30M rows by id would cost the database seconds.
+pub(crate) const SELECT_MERCHANTS_UNORDERED: &str = "SELECT id, name, category, lon, lat, \
+     address, footfall_daily, avg_spend_cny, rating, opening_hours, accepts_ecny, \
+     competitor_signed, chain, status, status_since, owner_org_id, contact_name, contact_phone \
+     FROM merchants";
+
 pub async fn upsert_merchants(
     tx: &mut Transaction<'static, Any>,
     items: &[Merchant],
@@ -453,7 +460,7 @@ pub(crate) fn area(r: &AnyRow) -> Result<Area, StorageError> {
     Area::try_from(draft).map_err(|e| corrupt("areas", &id, e))
 }
 
-fn corrupt(table: &'static str, id: &str, source: FieldError) -> StorageError {
+pub(super) fn corrupt(table: &'static str, id: &str, source: FieldError) -> StorageError {
     StorageError::Corrupt {
         table,
         id: id.to_string(),
@@ -461,7 +468,7 @@ fn corrupt(table: &'static str, id: &str, source: FieldError) -> StorageError {
     }
 }
 
-fn corrupt_field(table: &'static str, id: &str, field: &str) -> StorageError {
+pub(super) fn corrupt_field(table: &'static str, id: &str, field: &str) -> StorageError {
     corrupt(
         table,
         id,

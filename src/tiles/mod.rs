@@ -634,7 +634,7 @@ pub fn coverage_grid<'a>(
         .merchants
         .in_bbox(&b)
         .into_iter()
-        .filter(|&s| scope.contains(index.merchants.item(s).owner_org_id.as_deref()))
+        .filter(|&s| scope.contains(index.merchants.item(s).owner_org_id()))
         .collect();
     let communities: Vec<u32> = index
         .communities

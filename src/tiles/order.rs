@@ -114,25 +114,21 @@ impl MerchantOrder {
         let mut category_code: std::collections::HashMap<&str, u16> =
             std::collections::HashMap::new();
         let mut entries: Vec<PointEntry> = merchants
-            .items()
             .iter()
-            .enumerate()
             .map(|(slot, m)| {
-                let owner = *owner_code
-                    .entry(m.owner_org_id.as_deref())
-                    .or_insert_with(|| {
-                        owners.push(m.owner_org_id.clone());
-                        (owners.len() - 1) as u32
-                    });
-                let category = *category_code.entry(m.category.as_str()).or_insert_with(|| {
-                    categories.push(m.category.clone());
+                let owner = *owner_code.entry(m.owner_org_id()).or_insert_with(|| {
+                    owners.push(m.owner_org_id().map(str::to_string));
+                    (owners.len() - 1) as u32
+                });
+                let category = *category_code.entry(m.category()).or_insert_with(|| {
+                    categories.push(m.category().to_string());
                     (categories.len() - 1) as u16
                 });
-                let (qx, qy) = quantise(mercator(m.location.lon(), m.location.lat()));
+                let (qx, qy) = quantise(mercator(m.location().lon(), m.location().lat()));
                 PointEntry {
                     status: PipelineStatus::ALL
                         .iter()
-                        .position(|s| *s == m.status)
+                        .position(|s| *s == m.status())
                         .unwrap_or(0) as u8,
                     category,
                     text: 0,
@@ -141,7 +137,7 @@ impl MerchantOrder {
                     key: morton(qx, qy),
                     qx,
                     qy,
-                    slot: slot as u32,
+                    slot,
                     owner,
                     flags: if is_signed(m) { SIGNED } else { 0 }
                         | if is_prospect(m) { PROSPECT } else { 0 },
@@ -156,8 +152,8 @@ impl MerchantOrder {
             let m = merchants.item(e.slot);
             // Ids and names are short (the import caps them far below these bounds); a longer
             // one is cut at a character boundary rather than overflowing.
-            let id = cut(&m.id, u16::MAX as usize);
-            let name = cut(&m.name, u16::MAX as usize);
+            let id = cut(m.id(), u16::MAX as usize);
+            let name = cut(m.name(), u16::MAX as usize);
             e.text = text.len() as u32;
             e.id_len = id.len() as u16;
             e.name_len = name.len() as u16;
@@ -231,7 +227,7 @@ impl MerchantOrder {
             .into_iter()
             .filter_map(|slot| {
                 let m = index.merchants.item(slot);
-                let (lon, lat) = from_wgs84(crs, m.location.lon(), m.location.lat());
+                let (lon, lat) = from_wgs84(crs, m.location().lon(), m.location().lat());
                 let (qx, qy) = quantise(mercator(lon, lat));
                 let key = morton(qx, qy);
                 let base = self

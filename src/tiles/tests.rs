@@ -24,16 +24,16 @@ fn centre(index: &SpatialIndex) -> (f64, f64) {
     let n = index.merchants.len() as f64;
     let lon = index
         .merchants
-        .items()
         .iter()
-        .map(|m| m.location.lon())
+        .map(|(_, m)| m)
+        .map(|m| m.location().lon())
         .sum::<f64>()
         / n;
     let lat = index
         .merchants
-        .items()
         .iter()
-        .map(|m| m.location.lat())
+        .map(|(_, m)| m)
+        .map(|m| m.location().lat())
         .sum::<f64>()
         / n;
     (lon, lat)
@@ -64,18 +64,18 @@ fn int_prop(f: &TileFeature<'_>, key: &str) -> Option<i64> {
 fn brute_force(
     index: &SpatialIndex,
     t: TileId,
-    keep: impl Fn(&crate::domain::Merchant) -> bool,
+    keep: impl Fn(crate::index::MerchantRef<'_>) -> bool,
 ) -> HashSet<String> {
     index
         .merchants
-        .items()
         .iter()
-        .filter(|m| keep(m))
+        .map(|(_, m)| m)
+        .filter(|m| keep(*m))
         .filter(|m| {
-            let [x, y] = t.to_tile(mercator(m.location.lon(), m.location.lat()));
+            let [x, y] = t.to_tile(mercator(m.location().lon(), m.location().lat()));
             (0.0..4096.0).contains(&x) && (0.0..4096.0).contains(&y)
         })
-        .map(|m| m.id.clone())
+        .map(|m| m.id().to_string())
         .collect()
 }
 
@@ -100,12 +100,12 @@ fn a_detail_tile_holds_exactly_the_merchants_inside_it_at_their_positions() {
         let TileGeom::Point(p) = f.geom else {
             panic!("merchants are points")
         };
-        let exact = t.to_tile(mercator(m.location.lon(), m.location.lat()));
+        let exact = t.to_tile(mercator(m.location().lon(), m.location().lat()));
         assert!(
             (f64::from(p[0]) - exact[0]).abs() <= 1.0 && (f64::from(p[1]) - exact[1]).abs() <= 1.0
         );
-        assert_eq!(str_prop(f, "category"), Some(m.category.as_str()));
-        assert_eq!(str_prop(f, "status"), Some(m.status.code()));
+        assert_eq!(str_prop(f, "category"), Some(m.category()));
+        assert_eq!(str_prop(f, "status"), Some(m.status().code()));
         assert_eq!(
             int_prop(f, "signed"),
             Some(i64::from(crate::coverage::is_signed(m)))
@@ -182,9 +182,9 @@ fn a_branch_sees_only_its_own_merchants_in_tiles() {
     let (lon, lat) = centre(&index);
     let owners: HashSet<&str> = index
         .merchants
-        .items()
         .iter()
-        .filter_map(|m| m.owner_org_id.as_deref())
+        .map(|(_, m)| m)
+        .filter_map(|m| m.owner_org_id())
         .collect();
     let mine = *owners.iter().min().unwrap();
     let scope = Scope::Nodes {
@@ -201,7 +201,7 @@ fn a_branch_sees_only_its_own_merchants_in_tiles() {
             Some(&visible),
             &TileParams::default(),
         );
-        let expected = brute_force(&index, t, |m| m.owner_org_id.as_deref() == Some(mine));
+        let expected = brute_force(&index, t, |m| m.owner_org_id() == Some(mine));
         let all = brute_force(&index, t, |_| true);
         assert!(
             expected.len() < all.len(),
@@ -236,14 +236,14 @@ fn tiles_in_gcj02_place_merchants_at_their_converted_positions() {
     );
     let expected: HashSet<String> = index
         .merchants
-        .items()
         .iter()
+        .map(|(_, m)| m)
         .filter(|m| {
-            let (a, b) = from_wgs84(Crs::Gcj02, m.location.lon(), m.location.lat());
+            let (a, b) = from_wgs84(Crs::Gcj02, m.location().lon(), m.location().lat());
             let [x, y] = t.to_tile(mercator(a, b));
             (0.0..4096.0).contains(&x) && (0.0..4096.0).contains(&y)
         })
-        .map(|m| m.id.clone())
+        .map(|m| m.id().to_string())
         .collect();
     assert!(!expected.is_empty());
     let got: HashSet<String> = f
@@ -349,7 +349,7 @@ fn coverage_hexes_count_their_whole_hex_even_at_a_tile_edge() {
     assert!(hexes.len() > 10);
     // Brute force: every merchant counted into its res-10 cell.
     let mut per_cell: HashMap<String, i64> = HashMap::new();
-    for m in index.merchants.items() {
+    for m in index.merchants.table().to_vec() {
         let cell = h3o::LatLng::new(m.location.lat(), m.location.lon())
             .unwrap()
             .to_cell(coverage_resolution(14));
@@ -421,7 +421,7 @@ fn geojson_of_a_tile_carries_the_same_features() {
         let m = index.merchants.get(str_prop(b, "id").unwrap()).unwrap();
         let c = &a["geometry"]["coordinates"];
         // Within a tile unit (about 1 m at z15) of the merchant.
-        assert!((c[0].as_f64().unwrap() - m.location.lon()).abs() < 2e-5);
-        assert!((c[1].as_f64().unwrap() - m.location.lat()).abs() < 2e-5);
+        assert!((c[0].as_f64().unwrap() - m.location().lon()).abs() < 2e-5);
+        assert!((c[1].as_f64().unwrap() - m.location().lat()).abs() < 2e-5);
     }
 }

@@ -34,13 +34,14 @@
 //! same request. The tests prove this solver against the exact optimum (dynamic programming
 //! over subsets) and the benchmark against long runs; see docs/VISITS.md.
 
+use crate::index::MerchantRef;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Serialize;
 
-use crate::domain::{FieldError, Location, Merchant};
+use crate::domain::{FieldError, Location};
 
 use super::hours::{start_windows, Interval, OpeningHours, Rush, DAY_MIN};
 use super::params::{VisitParams, MAX_VISIT_MINUTES};
@@ -105,13 +106,13 @@ pub struct Candidate {
 
 impl Candidate {
     /// A candidate from a merchant, its slot and its priority score.
-    pub fn from_merchant(slot: u32, m: &Merchant, priority: f64) -> Self {
+    pub fn from_merchant(slot: u32, m: MerchantRef<'_>, priority: f64) -> Self {
         Self {
             slot,
             priority,
-            location: m.location,
-            category: m.category.clone(),
-            hours: OpeningHours::from_text(m.opening_hours.as_deref()),
+            location: m.location(),
+            category: m.category().to_string(),
+            hours: OpeningHours::from_text(m.opening_hours()),
         }
     }
 }

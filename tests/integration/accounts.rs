@@ -75,7 +75,8 @@ async fn a_branch_user_gets_nothing_of_another_branch(db: &TestDb) {
         (
             index
                 .merchants
-                .items()
+                .table()
+                .to_vec()
                 .iter()
                 .find(|m| owned_by_b(m.owner_org_id.as_deref()))
                 .unwrap()
@@ -116,7 +117,8 @@ async fn a_branch_user_gets_nothing_of_another_branch(db: &TestDb) {
     let want = app
         .index()
         .merchants
-        .items()
+        .table()
+        .to_vec()
         .iter()
         .filter(|m| {
             m.owner_org_id
@@ -220,7 +222,8 @@ async fn a_branch_user_gets_nothing_of_another_branch(db: &TestDb) {
     let own = app
         .index()
         .merchants
-        .items()
+        .table()
+        .to_vec()
         .iter()
         .filter(|m| m.owner_org_id.as_deref() == Some("OUT01"))
         .count();
@@ -247,7 +250,8 @@ async fn imports_write_only_inside_the_callers_scope(db: &TestDb) {
         let b = subtree(&app, "SB02");
         app.index()
             .merchants
-            .items()
+            .table()
+            .to_vec()
             .iter()
             .find(|m| m.owner_org_id.as_deref().is_some_and(|o| b.contains(o)))
             .unwrap()
@@ -275,12 +279,7 @@ async fn imports_write_only_inside_the_callers_scope(db: &TestDb) {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        app.index()
-            .merchants
-            .get("NEWA")
-            .unwrap()
-            .owner_org_id
-            .as_deref(),
+        app.index().merchants.get("NEWA").unwrap().owner_org_id(),
         Some("SB01")
     );
     // Writing into another branch, or over its merchant, is refused; nothing changes.
@@ -327,9 +326,8 @@ async fn contacts_are_masked_and_unmasking_is_a_permission_that_is_audited(db: &
     let svc = service!(app);
     let (id, phone) = {
         let index = app.index();
-        let m = index
-            .merchants
-            .items()
+        let all = index.merchants.table().to_vec();
+        let m = all
             .iter()
             .find(|m| m.contact.as_ref().is_some_and(|c| c.phone.is_some()))
             .unwrap();

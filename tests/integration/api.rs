@@ -268,7 +268,7 @@ async fn reimport_updates_and_the_index_follows_across_restarts(db: &TestDb) {
         .await
         .unwrap();
         assert_eq!(again.index().merchants.len(), count);
-        let m = again.index().merchants.get("NEW1").unwrap().clone();
+        let m = again.index().merchants.get("NEW1").unwrap().to_merchant();
         assert!((m.location.distance_m(&outlet.location) - 2000.0).abs() < 1.0);
         let near = again
             .index()
@@ -276,7 +276,7 @@ async fn reimport_updates_and_the_index_follows_across_restarts(db: &TestDb) {
             .within_radius(outlet.location, 500.0);
         assert!(near
             .iter()
-            .all(|h| again.index().merchants.item(h.slot).id != "NEW1"));
+            .all(|h| again.index().merchants.item(h.slot).id() != "NEW1"));
     }
 }
 both_backends!(reimport_updates_and_the_index_follows_across_restarts);
@@ -421,7 +421,8 @@ async fn areas_list_the_food_street_and_its_merchants(db: &TestDb) {
         let want = app
             .index()
             .merchants
-            .items()
+            .table()
+            .to_vec()
             .iter()
             .filter(|m| area.polygon.contains(&m.location))
             .count();
@@ -456,7 +457,7 @@ async fn every_path_in_the_openapi_spec_answers(db: &TestDb) {
         let auth = bearer(&app, Role::Admin, None, true).await;
         let spec: Value = serde_json::from_str(ecomap::http::OPENAPI).unwrap();
         let outlet = app.index().outlets.items()[0].id.clone();
-        let merchant = app.index().merchants.items()[0].id.clone();
+        let merchant = app.index().merchants.table().to_vec()[0].id.clone();
         let community = app.index().communities.items()[0].id.clone();
         let area = app.index().areas[0].id.clone();
         let req = test::TestRequest::post()
@@ -615,7 +616,7 @@ async fn search_by_name_finds_merchants_and_outlets(db: &TestDb) {
     let (merchant, outlet) = {
         let index = app.index();
         (
-            index.merchants.items()[7].clone(),
+            index.merchants.table().to_vec()[7].clone(),
             index.outlets.items()[0].clone(),
         )
     };
@@ -624,7 +625,8 @@ async fn search_by_name_finds_merchants_and_outlets(db: &TestDb) {
     let want = app
         .index()
         .merchants
-        .items()
+        .table()
+        .to_vec()
         .iter()
         .filter(|m| m.name.contains(&piece))
         .count();

@@ -63,7 +63,7 @@ async fn a_branch_team_builds_the_food_street_campaign(db: &TestDb) {
         let index = app.index();
         (
             index.areas.iter().find(|a| a.id == "A01").unwrap().clone(),
-            index.merchants.items().to_vec(),
+            index.merchants.table().to_vec().to_vec(),
             index.communities.items().to_vec(),
         )
     };
@@ -104,10 +104,7 @@ async fn a_branch_team_builds_the_food_street_campaign(db: &TestDb) {
     for p in &picks {
         assert!(inside.contains(p), "pick {p} is a merchant of the street");
         let m = merchants.iter().find(|m| &m.id == p).unwrap();
-        assert!(
-            !ecomap::coverage::is_signed(m),
-            "pick {p} is not signed yet"
-        );
+        assert!(!is_signed_owned(m), "pick {p} is not signed yet");
     }
     let radius = ecomap::coverage::straight_m(
         app.coverage.community_circle_m,
@@ -119,7 +116,7 @@ async fn a_branch_team_builds_the_food_street_campaign(db: &TestDb) {
         let community = communities.iter().find(|k| k.id == c["id"]).unwrap();
         let mut counts: HashMap<&str, u32> = HashMap::new();
         for m in &merchants {
-            if (ecomap::coverage::is_signed(m) || picks.contains(&m.id))
+            if (is_signed_owned(m) || picks.contains(&m.id))
                 && m.location.distance_m(&community.location) <= radius
             {
                 *counts.entry(m.category.as_str()).or_default() += 1;
@@ -472,7 +469,7 @@ async fn drawn_and_outlet_targets_hold_the_right_places(db: &TestDb) {
         (
             index.areas.iter().find(|a| a.id == "A01").unwrap().clone(),
             index.outlets.get("OUT01").unwrap().clone(),
-            index.merchants.items().to_vec(),
+            index.merchants.table().to_vec().to_vec(),
             index.communities.items().to_vec(),
         )
     };
@@ -538,3 +535,9 @@ async fn drawn_and_outlet_targets_hold_the_right_places(db: &TestDb) {
     );
 }
 both_backends!(drawn_and_outlet_targets_hold_the_right_places);
+
+fn is_signed_owned(m: &ecomap::domain::Merchant) -> bool {
+    ecomap::coverage::is_signed(
+        ecomap::index::MerchantTable::from_merchants(vec![m.clone()]).get(0),
+    )
+}

@@ -97,7 +97,8 @@ async fn a_scaled_national_preset_is_written_and_served(db: &TestDb) {
     ecomap::domain::check_tree(&index.org_units).unwrap();
 
     let mut ids = HashSet::new();
-    for m in index.merchants.items() {
+    let all = index.merchants.table().to_vec();
+    for m in &all {
         assert!(ids.insert(m.id.as_str()), "duplicate {}", m.id);
         assert!(
             CHINA_LON.contains(&m.location.lon()) && CHINA_LAT.contains(&m.location.lat()),
@@ -108,12 +109,7 @@ async fn a_scaled_national_preset_is_written_and_served(db: &TestDb) {
     }
     // 142 cities; every city of 300 merchants or more has a food street: 100+ merchants inside
     // its 40 m buffer (so within 500 m of its line), most of them food.
-    let cities: HashSet<&str> = index
-        .merchants
-        .items()
-        .iter()
-        .filter_map(|m| m.id.split('-').next())
-        .collect();
+    let cities: HashSet<&str> = all.iter().filter_map(|m| m.id.split('-').next()).collect();
     assert_eq!(cities.len(), 142);
     let streets: Vec<_> = index
         .areas
@@ -127,11 +123,11 @@ async fn a_scaled_national_preset_is_written_and_served(db: &TestDb) {
         let inside: Vec<_> = hits
             .iter()
             .map(|h| index.merchants.item(h.slot))
-            .filter(|m| s.polygon.contains(&m.location))
+            .filter(|m| s.polygon.contains(&m.location()))
             .collect();
         let food = inside
             .iter()
-            .filter(|m| m.category == "dining" || m.category == "tea_coffee")
+            .filter(|m| m.category() == "dining" || m.category() == "tea_coffee")
             .count();
         assert!(inside.len() >= 100, "{} {}: {}", s.id, s.name, inside.len());
         assert!(

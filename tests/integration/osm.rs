@@ -184,7 +184,7 @@ async fn the_extract_imports_what_independent_counts_say_and_again_as_updates(db
                 .merchants
                 .get(&o.id)
                 .unwrap_or_else(|| panic!("{}", o.id));
-            assert_eq!(m.category, "dining", "{}", o.id);
+            assert_eq!(m.category(), "dining", "{}", o.id);
             imported += 1;
         }
         assert_eq!(imported, restaurants.len() - unnamed);
@@ -332,7 +332,12 @@ async fn a_clipped_newer_extract_updates_by_osm_id_and_counts_what_it_cut(db: &T
     let app = app(db).await;
     let sys = Access::system("test");
     import(&app, EXTRACT, &options(), &sys).await.unwrap();
-    let before = app.index().merchants.get("osm:n5257").unwrap().clone();
+    let before = app
+        .index()
+        .merchants
+        .get("osm:n5257")
+        .unwrap()
+        .to_merchant();
     assert_eq!(before.name, "Ratskeller");
     // Meanwhile the bank signed it and counted its footfall (a CSV import with the OSM id).
     let csv = format!(
@@ -391,14 +396,19 @@ async fn a_clipped_newer_extract_updates_by_osm_id_and_counts_what_it_cut(db: &T
     );
     // The visit's status stays, and the import added no event of its own.
     assert_eq!(
-        app.index().merchants.get(&visited).unwrap().status,
+        app.index().merchants.get(&visited).unwrap().status(),
         PipelineStatus::Interested
     );
     let (_, events) = app.store.merchant_events(&visited).await.unwrap();
     assert_eq!(events.len(), 1);
     assert!(r.merchants.updated > 50, "{}", r.merchants.updated);
     // OSM gives the name; the bank's pipeline status and figures stay.
-    let after = app.index().merchants.get("osm:n5257").unwrap().clone();
+    let after = app
+        .index()
+        .merchants
+        .get("osm:n5257")
+        .unwrap()
+        .to_merchant();
     assert_eq!(after.name, "市政厅酒窖餐厅");
     assert_eq!(after.location, before.location);
     assert_eq!(after.status, PipelineStatus::Signed);
@@ -529,7 +539,7 @@ async fn branch_users_import_into_their_scope_and_never_outlets(db: &TestDb) {
         let index = app.index();
         assert_eq!(index.outlets.len(), outlets_before);
         let m = index.merchants.get("osm:n5257").unwrap();
-        assert_eq!(m.owner_org_id.as_deref(), Some("SB01"));
+        assert_eq!(m.owner_org_id(), Some("SB01"));
         let c = index.communities.get("osm:w241").unwrap();
         assert_eq!(c.owner_org_id.as_deref(), Some("SB01"));
     }
@@ -548,8 +558,7 @@ async fn branch_users_import_into_their_scope_and_never_outlets(db: &TestDb) {
             .merchants
             .get("osm:n5257")
             .unwrap()
-            .owner_org_id
-            .as_deref(),
+            .owner_org_id(),
         Some("SB01")
     );
 }
@@ -731,7 +740,8 @@ async fn life_circles_on_the_network_count_what_the_streets_reach(db: &TestDb) {
             (
                 index
                     .merchants
-                    .items()
+                    .table()
+                    .to_vec()
                     .iter()
                     .map(|m| walking.distance(at, m.location).metres)
                     .collect(),
@@ -743,7 +753,8 @@ async fn life_circles_on_the_network_count_what_the_streets_reach(db: &TestDb) {
                     .collect(),
                 index
                     .merchants
-                    .items()
+                    .table()
+                    .to_vec()
                     .iter()
                     .map(|m| m.location.distance_m(&at) * walking.detour())
                     .collect(),

@@ -61,7 +61,7 @@ async fn staff_plan_an_afternoon_within_their_territory(db: &TestDb) {
         for s in r["stops"].as_array().unwrap() {
             let id = s["merchant_id"].as_str().unwrap();
             assert!(seen.insert(id.to_string()), "{id} twice");
-            let m = app.index().merchants.get(id).unwrap().clone();
+            let m = app.index().merchants.get(id).unwrap().to_merchant();
             assert_eq!(m.owner_org_id.as_deref(), Some("OUT01"), "{id} is OUT01's");
             let (a, st, l) = (
                 minutes(s["arrive"].as_str().unwrap()),
@@ -192,7 +192,8 @@ async fn follow_ups_and_flags_shape_day_and_week_plans(db: &TestDb) {
     let signed = app
         .index()
         .merchants
-        .items()
+        .table()
+        .to_vec()
         .iter()
         .find(|m| {
             m.owner_org_id.as_deref() == Some("OUT01")
@@ -287,12 +288,7 @@ async fn follow_ups_and_flags_shape_day_and_week_plans(db: &TestDb) {
         for id in stop_ids(day) {
             assert!(seen.insert(id.clone()), "{id} planned twice in the week");
             assert_eq!(
-                app.index()
-                    .merchants
-                    .get(&id)
-                    .unwrap()
-                    .owner_org_id
-                    .as_deref(),
+                app.index().merchants.get(&id).unwrap().owner_org_id(),
                 Some("OUT01")
             );
             if id == planned[3] {

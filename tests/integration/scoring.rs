@@ -137,7 +137,7 @@ async fn food_street_outlet_ranks_unsigned_food_street_merchants_first_and_expla
             .merchants
             .get(f["id"].as_str().unwrap())
             .unwrap()
-            .clone();
+            .to_merchant();
         if street.polygon.contains(&m.location) {
             on_street += 1;
         }

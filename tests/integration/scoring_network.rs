@@ -99,7 +99,7 @@ async fn priorities_walk_the_imported_streets_and_say_so(db: &TestDb) {
                     .merchants
                     .get(f["properties"]["id"].as_str().unwrap())
                     .unwrap()
-                    .location
+                    .location()
             })
             .collect();
         (outlet, merchants)

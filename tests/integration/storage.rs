@@ -39,6 +39,71 @@ async fn dataset_round_trips_through_the_store(db: &TestDb) {
 }
 both_backends!(dataset_round_trips_through_the_store);
 
+/// Start-up reads merchants another way (PostgreSQL: a binary COPY stream parsed by ecomap);
+/// what it reads is exactly what the ordinary load reads, every field, NULLs and Chinese text
+/// included, and the index's columns give the same merchants back.
+async fn start_up_streams_the_same_merchants_as_the_load(db: &TestDb) {
+    use ecomap::domain::MerchantDraft;
+    let store = ecomap::storage::Store::connect(&db.url).await.unwrap();
+    let mut ds = small_city();
+    let owner = ds.outlets[0].id.clone();
+    let full = Merchant::try_from(MerchantDraft {
+        id: "全字段-1".into(),
+        name: "张公桥甜皮鸭（总店）\t\"引号\"".into(),
+        category: ds.merchants[0].category.clone(),
+        lon: 103.761_234_567_891,
+        lat: 29.569_876_543_21,
+        address: Some("乐山市市中区张公桥好吃街 1 号\n二楼".into()),
+        footfall_daily: Some(1234.0),
+        avg_spend_cny: Some(35.37),
+        rating: Some(4.3),
+        opening_hours: Some("Mo-Su 10:00-22:00".into()),
+        accepts_ecny: true,
+        competitor_signed: Some("招商银行".into()),
+        chain: Some("蜜雪冰城".into()),
+        status: PipelineStatus::Rejected,
+        status_since: chrono::NaiveDate::from_ymd_opt(2026, 3, 1),
+        owner_org_id: Some(owner),
+        contact_name: Some("王老板".into()),
+        contact_phone: Some("13812345678".into()),
+    })
+    .unwrap();
+    let bare = Merchant::try_from(MerchantDraft {
+        id: "bare".into(),
+        name: "x".into(),
+        category: ds.merchants[0].category.clone(),
+        lon: -0.0,
+        lat: 0.0,
+        ..Default::default()
+    })
+    .unwrap();
+    ds.merchants.push(full);
+    ds.merchants.push(bare);
+    store.write_dataset(&ds).await.unwrap();
+
+    let mut streamed = Vec::new();
+    store.for_each_merchant(|m| streamed.push(m)).await.unwrap();
+    streamed.sort_by(|a, b| a.id.cmp(&b.id));
+    let loaded = store.load().await.unwrap().merchants;
+    assert_eq!(streamed.len(), ds.merchants.len());
+    assert_eq!(streamed, loaded);
+
+    let mut table = ecomap::index::MerchantTable::default();
+    store.for_each_merchant(|m| table.push(m)).await.unwrap();
+    let layer = ecomap::index::MerchantLayer::from_slots(table);
+    let mut back = layer.table().to_vec();
+    back.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(back, loaded);
+    let m = layer.get("全字段-1").unwrap();
+    assert_eq!(
+        m.contact().and_then(|c| c.phone.as_deref()),
+        Some("13812345678")
+    );
+    assert_eq!(m.address(), Some("乐山市市中区张公桥好吃街 1 号\n二楼"));
+    store.close().await;
+}
+both_backends!(start_up_streams_the_same_merchants_as_the_load);
+
 /// A write of several INSERT batches whose first batch has no rating or spend at all and whose
 /// later batches do (sqlx's Any driver once typed those NULLs as float4 on PostgreSQL, and the
 /// later float8 values were then refused: 22P03).

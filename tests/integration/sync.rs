@@ -297,7 +297,7 @@ async fn catch_up_applies_the_others_changes_and_skips_its_own(db: &TestDb) {
     .unwrap();
     assert_eq!(ecomap::sync::catch_up(&a).await.unwrap(), 1);
     assert_eq!(
-        a.index().merchants.get("C1").unwrap().name,
+        a.index().merchants.get("C1").unwrap().name(),
         "一号店（新址）"
     );
     assert_eq!(a.index().merchants.get("C1"), b.index().merchants.get("C1"));

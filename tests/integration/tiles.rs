@@ -38,7 +38,8 @@ fn merchants_in(
 ) -> HashSet<String> {
     app.index()
         .merchants
-        .items()
+        .table()
+        .to_vec()
         .iter()
         .filter(|m| keep(m))
         .filter(|m| {

@@ -57,7 +57,8 @@ fn merchants_of(app: &App, outlet: &str, status: PipelineStatus) -> Vec<String> 
     let mut v: Vec<String> = app
         .index()
         .merchants
-        .items()
+        .table()
+        .to_vec()
         .iter()
         .filter(|m| m.owner_org_id.as_deref() == Some(outlet) && m.status == status)
         .map(|m| m.id.clone())
@@ -110,7 +111,7 @@ async fn assert_statuses_follow_the_events(app: &App) {
         let index = app.index();
         let im = index.merchants.get(&p.merchant_id).unwrap();
         assert_eq!(
-            (im.status, im.status_since),
+            (im.status(), im.status_since()),
             (want.status, want.status_since)
         );
     }
@@ -197,7 +198,7 @@ async fn statuses_and_history_follow_the_events(db: &TestDb) {
     .await
     .unwrap();
     assert_eq!(
-        restarted.index().merchants.get(&id).unwrap().status,
+        restarted.index().merchants.get(&id).unwrap().status(),
         PipelineStatus::Signed
     );
 
@@ -261,7 +262,7 @@ async fn staff_write_only_their_outlets_merchants(db: &TestDb) {
     let svc = service!(app);
     let staff = bearer(&app, Role::Staff, Some("OUT01"), false).await;
     let theirs = merchants_of(&app, "OUT03", PipelineStatus::Prospect)[0].clone();
-    let before = app.index().merchants.get(&theirs).unwrap().status;
+    let before = app.index().merchants.get(&theirs).unwrap().status();
     let (status, body) = post!(
         svc,
         staff,
@@ -285,7 +286,7 @@ async fn staff_write_only_their_outlets_merchants(db: &TestDb) {
     let (status, _) = get!(svc, staff, "/api/visits/funnel?branch=SB02");
     assert_eq!(status, 404);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM visit_events").await, 0);
-    assert_eq!(app.index().merchants.get(&theirs).unwrap().status, before);
+    assert_eq!(app.index().merchants.get(&theirs).unwrap().status(), before);
 
     // A branch user writes in their subtree (SB01: OUT01 and OUT02), not outside it.
     let branch = bearer(&app, Role::Branch, Some("SB01"), false).await;
@@ -403,7 +404,7 @@ async fn validation_errors_name_the_field_and_change_nothing(db: &TestDb) {
     );
     assert_eq!(app.generation(), generation);
     assert_eq!(
-        app.index().merchants.get(&id).unwrap().status,
+        app.index().merchants.get(&id).unwrap().status(),
         PipelineStatus::Visited
     );
 }
@@ -850,14 +851,14 @@ async fn imports_keep_the_statuses_events_gave(db: &TestDb) {
     // The demo again (its file says prospect for both): what the visits said stays.
     ecomap::demo::load(&app).await.unwrap();
     for (id, want) in [(&a, PipelineStatus::Signed), (&b, PipelineStatus::Visited)] {
-        assert_eq!(app.index().merchants.get(id).unwrap().status, want);
+        assert_eq!(app.index().merchants.get(id).unwrap().status(), want);
     }
     assert_eq!(
         app.index()
             .merchants
             .get(&b)
             .unwrap()
-            .contact
+            .contact()
             .as_ref()
             .unwrap()
             .name
@@ -867,7 +868,7 @@ async fn imports_keep_the_statuses_events_gave(db: &TestDb) {
     assert_statuses_follow_the_events(&app).await;
     assert_eq!(count(&app, "SELECT COUNT(*) FROM visit_events").await, 2);
     // The transaction feed says A is now active (动销): news, recorded as an imported event.
-    let m = app.index().merchants.get(&a).unwrap().clone();
+    let m = app.index().merchants.get(&a).unwrap().to_merchant();
     let csv = format!(
         "id,name,category,lon,lat,status,owner_org_id\n{},{},{},{},{},动销,OUT01\n",
         m.id,
@@ -887,7 +888,7 @@ async fn imports_keep_the_statuses_events_gave(db: &TestDb) {
         assert_eq!(status, 200, "{body}");
     }
     assert_eq!(
-        app.index().merchants.get(&a).unwrap().status,
+        app.index().merchants.get(&a).unwrap().status(),
         PipelineStatus::Active
     );
     let (_, h) = get!(svc, staff, format!("/api/merchants/{a}/visits"));

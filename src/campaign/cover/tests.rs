@@ -2,6 +2,8 @@
 //! guarantees, hand-built layouts whose answers are known, and whole plans checked from scratch
 //! on the Leshan demo and a generated city.
 
+use crate::domain::Merchant;
+use crate::index::MerchantRef;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -405,8 +407,8 @@ fn signed_merchants_count_only_as_the_caller_says() {
     assert_eq!(default.demands_met_before, 1);
     // Out of the caller's scope, S1 does not count (and is no candidate either: it is signed).
     let s1 = slot(&index, "S1");
-    let scoped = |m: &Merchant| is_signed(m) && m.id != "S1";
-    let not_s1 = |m: &Merchant| m.id != "S1";
+    let scoped = |m: MerchantRef<'_>| is_signed(m) && m.id() != "S1";
+    let not_s1 = |m: MerchantRef<'_>| m.id() != "S1";
     let rules = Rules {
         is_signed: &scoped,
         keep: &not_s1,
@@ -417,7 +419,7 @@ fn signed_merchants_count_only_as_the_caller_says() {
     assert_eq!(picked_ids(&p), vec!["P1"]);
     assert!(p.picks.iter().all(|p| p.slot != s1));
     // `keep` removes candidates.
-    let none = |_: &Merchant| false;
+    let none = |_: MerchantRef<'_>| false;
     let rules = Rules {
         is_signed: &scoped,
         keep: &none,
@@ -503,7 +505,7 @@ fn brute_force_plan(index: &SpatialIndex, g: &CoverGoal, cands: &[u32]) -> HashM
             .copied()
             .filter(|&s| {
                 let m = index.merchants.item(s);
-                m.category == *cat && !is_signed(m)
+                m.category() == *cat && !is_signed(m)
             })
             .collect();
         assert!(mine.len() <= 20);
@@ -511,16 +513,16 @@ fn brute_force_plan(index: &SpatialIndex, g: &CoverGoal, cands: &[u32]) -> HashM
         for c in index.communities.items() {
             let have = index
                 .merchants
-                .items()
                 .iter()
-                .filter(|m| {
-                    m.category == *cat
+                .map(|(_, m)| m)
+                .filter(|&m| {
+                    m.category() == *cat
                         && is_signed(m)
-                        && m.location.distance_m(&c.location) <= reach
+                        && m.location().distance_m(&c.location) <= reach
                 })
                 .count() as u32;
             let mask = mine.iter().enumerate().fold(0u32, |acc, (b, &s)| {
-                if index.merchants.item(s).location.distance_m(&c.location) <= reach {
+                if index.merchants.item(s).location().distance_m(&c.location) <= reach {
                     acc | (1 << b)
                 } else {
                     acc
@@ -672,7 +674,7 @@ fn leshan_food_street_plan_covers_what_it_claims() {
     let mut enrolled = index.clone();
     let mut changed: Vec<Merchant> = Vec::new();
     for &s in &picks {
-        let mut m = enrolled.merchants.item(s).clone();
+        let mut m = enrolled.merchants.item(s).to_merchant();
         m.status = PipelineStatus::Signed;
         changed.push(m);
     }
@@ -712,7 +714,7 @@ fn generated_city_plan_covers_what_it_claims() {
     for (i, radius) in [600.0, 1500.0].into_iter().enumerate() {
         let (comms, cands) = area_request(&index, centre, radius, &g);
         // Half the prospects in scope, priority from a hash of the slot: exercises both.
-        let keep = |m: &Merchant| !m.id.ends_with('7');
+        let keep = |m: MerchantRef<'_>| !m.id().ends_with('7');
         let prio = |s: u32| f64::from(s.wrapping_mul(2_654_435_761) % 97);
         let rules = Rules {
             keep: &keep,
@@ -728,7 +730,7 @@ fn generated_city_plan_covers_what_it_claims() {
         assert!(p.within <= p.guarantee + 1e-9);
     }
     // Nothing signed yet: every demand is open.
-    let nothing = |_: &Merchant| false;
+    let nothing = |_: MerchantRef<'_>| false;
     let rules = Rules {
         is_signed: &nothing,
         ..Rules::default()
@@ -785,7 +787,7 @@ fn timing_of_a_one_km_area_in_a_city_of_100k_merchants() {
         t.elapsed().as_secs_f64() * 1e3
     );
     // Harder: nothing signed yet (every demand open), over 1 and 2 km.
-    let nothing = |_: &Merchant| false;
+    let nothing = |_: MerchantRef<'_>| false;
     let rules = Rules {
         is_signed: &nothing,
         ..Rules::default()

@@ -1,6 +1,7 @@
 //! Tests of the cross-marketing suggestions: the table, a brute-force search over every pair of
 //! merchants on random layouts, the distance limit, the ranking and the per-merchant cap.
 
+use crate::domain::Merchant;
 use std::collections::BTreeMap;
 
 use rand::{Rng, SeedableRng};
@@ -123,16 +124,16 @@ fn keywords_narrow_a_side() {
     let t = table();
     let cinema = t.pairs.iter().find(|p| p.code == "dining_cinema").unwrap();
     let p = PipelineStatus::Prospect;
-    assert!(cinema.matches_b(&merchant("1", "万达影城(嘉州店)", "leisure", 0.0, 0.0, p)));
-    assert!(!cinema.matches_b(&merchant("2", "星聚会KTV", "leisure", 0.0, 0.0, p)));
-    assert!(!cinema.matches_b(&merchant("3", "电影主题餐厅", "dining", 0.0, 0.0, p)));
-    assert!(cinema.matches_a(&merchant("4", "王妈甜皮鸭", "dining", 0.0, 0.0, p)));
+    assert!(cinema.matches_b(one(merchant("1", "万达影城(嘉州店)", "leisure", 0.0, 0.0, p)).get(0)));
+    assert!(!cinema.matches_b(one(merchant("2", "星聚会KTV", "leisure", 0.0, 0.0, p)).get(0)));
+    assert!(!cinema.matches_b(one(merchant("3", "电影主题餐厅", "dining", 0.0, 0.0, p)).get(0)));
+    assert!(cinema.matches_a(one(merchant("4", "王妈甜皮鸭", "dining", 0.0, 0.0, p)).get(0)));
     let night = t
         .pairs
         .iter()
         .find(|p| p.code == "dining_nightlife")
         .unwrap();
-    assert!(night.matches_b(&merchant("5", "星聚会ktv", "leisure", 0.0, 0.0, p)));
+    assert!(night.matches_b(one(merchant("5", "星聚会ktv", "leisure", 0.0, 0.0, p)).get(0)));
 }
 
 /// Random merchants in a square, with names that sometimes carry a keyword.
@@ -182,13 +183,13 @@ fn pairs_found_equal_a_brute_force_search_over_all_pairs() {
         let n = rng.random_range(2..=70);
         let side = rng.random_range(150.0..900.0);
         let index = random_layout(&mut rng, n, side);
-        let items = index.merchants.items();
+        let items = index.merchants.table();
         // A random subset of the merchants is the caller's.
         let allowed: Vec<u32> = (0..n as u32).filter(|_| rng.random_bool(0.8)).collect();
         let walk = [300.0, 150.0, 500.0][round % 3];
         let got = suggest(&index, &allowed, &t, walk, DETOUR, usize::MAX);
         // Without the cap: every pair within reach appears once.
-        let q = |s: u32| quality(&items[s as usize], None);
+        let q = |s: u32| quality(items.get(s), None);
         let opts = CrossOptions {
             max_walking_m: walk,
             per_merchant: usize::MAX,
@@ -200,8 +201,8 @@ fn pairs_found_equal_a_brute_force_search_over_all_pairs() {
         let mut expect: BTreeMap<(u32, u32), Vec<(usize, f64)>> = BTreeMap::new();
         for &x in &allowed {
             for &y in &allowed {
-                let (mx, my) = (&items[x as usize], &items[y as usize]);
-                let d = mx.location.distance_m(&my.location);
+                let (mx, my) = (items.get(x), items.get(y));
+                let d = mx.location().distance_m(&my.location());
                 if x == y || d > reach {
                     continue;
                 }
@@ -236,11 +237,11 @@ fn pairs_found_equal_a_brute_force_search_over_all_pairs() {
             assert_eq!(s.pair_code, t.pairs[best_p].code, "round {round}");
             assert!((s.score - best_s).abs() < 1e-12);
             let rule = &t.pairs[best_p];
-            assert!(rule.matches_a(&items[s.a_slot as usize]));
-            assert!(rule.matches_b(&items[s.b_slot as usize]));
+            assert!(rule.matches_a(items.get(s.a_slot)));
+            assert!(rule.matches_b(items.get(s.b_slot)));
             assert!(s.walking_m <= walk * (1.0 + 1e-12), "round {round}");
             assert!((s.walking_m - s.distance_m * DETOUR).abs() < 1e-9);
-            let signed = |slot: u32| is_signed(&items[slot as usize]);
+            let signed = |slot: u32| is_signed(items.get(slot));
             assert_eq!(s.launchable, signed(s.a_slot) || signed(s.b_slot));
             assert_eq!(s.both_signed, signed(s.a_slot) && signed(s.b_slot));
         }
@@ -359,9 +360,11 @@ fn closer_and_better_merchants_score_higher() {
     let mut busy = plain.clone();
     busy.footfall_daily = Some(1000);
     busy.rating = Some(5.0);
-    assert!((quality(&busy, None) - 1.0).abs() < 1e-12);
-    assert!((quality(&plain, None) - (0.5 + 0.125 + 0.1)).abs() < 1e-12);
-    assert!(quality(&plain, Some(1000.0)) > quality(&plain, None));
+    assert!((quality(one(busy.clone()).get(0), None) - 1.0).abs() < 1e-12);
+    assert!((quality(one(plain.clone()).get(0), None) - (0.5 + 0.125 + 0.1)).abs() < 1e-12);
+    assert!(
+        quality(one(plain.clone()).get(0), Some(1000.0)) > quality(one(plain.clone()).get(0), None)
+    );
     assert!(score(1.0, 1.0, 1.0, 50.0, 300.0) > score(1.0, 1.0, 1.0, 100.0, 300.0));
     assert!(score(0.5, 1.0, 1.0, 50.0, 300.0) < score(1.0, 1.0, 1.0, 50.0, 300.0));
     assert_eq!(score(1.0, f64::NAN, 1.0, 0.0, 300.0), 0.0);
@@ -471,4 +474,9 @@ fn leshan_food_street_suggestions() {
         got,
         suggest(&index, &slots, &t, t.max_walking_m, DETOUR, 20)
     );
+}
+
+/// A table of one merchant, to read it as the index does.
+fn one(m: Merchant) -> crate::index::MerchantTable {
+    crate::index::MerchantTable::from_merchants(vec![m])
 }
