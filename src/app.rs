@@ -158,8 +158,13 @@ impl App {
         let synced = store.last_change().await?;
         let started = std::time::Instant::now();
         let mut merchants = crate::index::MerchantTable::default();
-        store.for_each_merchant(|m| merchants.push(m)).await?;
-        let ds = store.load_all_but_merchants().await?;
+        // Two connections at once: the rest arrives while the merchants stream in.
+        let (streamed, ds) = tokio::join!(
+            store.for_each_merchant(|m| merchants.push_fields(m)),
+            store.load_all_but_merchants()
+        );
+        streamed?;
+        let ds = ds?;
         tracing::info!(
             merchants = merchants.len(),
             merchant_bytes = merchants.heap_bytes(),

@@ -123,7 +123,7 @@ async fn reload(app: &App, wanted: Wanted) -> Result<(), AppError> {
                     // swapped in whole; the writer lock keeps this process's own writes out
                     // meanwhile, so nothing written here is lost.
                     let mut table = crate::index::MerchantTable::default();
-                    store.for_each_merchant(|m| table.push(m)).await?;
+                    store.for_each_merchant(|m| table.push_fields(m)).await?;
                     let layer = tokio::task::spawn_blocking(move || {
                         crate::index::MerchantLayer::from_slots(table)
                     })

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
-use super::{check_id, check_range, optional_text, required_text, FieldError, Location};
+use super::{check_id, check_id_str, check_range, optional_str, optional_text, required_str};
+use super::{required_text, FieldError, Location};
 
 /// Where a merchant stands in our acquisition pipeline (拓展状态).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -178,7 +179,11 @@ pub fn mask_phone(phone: &str) -> String {
 }
 
 fn check_phone(phone: Option<String>) -> Result<Option<String>, FieldError> {
-    let Some(p) = optional_text(phone) else {
+    Ok(check_phone_str(phone.as_deref())?.map(str::to_string))
+}
+
+fn check_phone_str(phone: Option<&str>) -> Result<Option<&str>, FieldError> {
+    let Some(p) = optional_str(phone) else {
         return Ok(None);
     };
     let digits = p.chars().filter(|c| c.is_ascii_digit()).count();
@@ -192,6 +197,143 @@ fn check_phone(phone: Option<String>) -> Result<Option<String>, FieldError> {
         ));
     }
     Ok(Some(p))
+}
+
+/// A [`MerchantDraft`] borrowed from where it is stored (a database row), not yet checked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MerchantRow<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub category: &'a str,
+    pub lon: f64,
+    pub lat: f64,
+    pub address: Option<&'a str>,
+    pub footfall_daily: Option<f64>,
+    pub avg_spend_cny: Option<f64>,
+    pub rating: Option<f64>,
+    pub opening_hours: Option<&'a str>,
+    pub accepts_ecny: bool,
+    pub competitor_signed: Option<&'a str>,
+    pub chain: Option<&'a str>,
+    pub status: PipelineStatus,
+    pub status_since: Option<chrono::NaiveDate>,
+    pub owner_org_id: Option<&'a str>,
+    pub contact_name: Option<&'a str>,
+    pub contact_phone: Option<&'a str>,
+}
+
+/// A valid merchant's fields borrowed from where they are stored (a database row, the index's
+/// columns): start-up reads tens of millions of rows, and building an owned [`Merchant`] for each
+/// only to copy it into the index's columns cost a dozen allocations a row. Built from a
+/// [`MerchantRow`] by the rules [`Merchant::try_from`] applies to a draft.
+#[derive(Debug, Clone, Copy)]
+pub struct MerchantFields<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub category: &'a str,
+    pub location: Location,
+    pub address: Option<&'a str>,
+    pub footfall_daily: Option<u32>,
+    pub avg_spend_cny: Option<f64>,
+    pub rating: Option<f64>,
+    pub opening_hours: Option<&'a str>,
+    pub accepts_ecny: bool,
+    pub competitor_signed: Option<&'a str>,
+    pub chain: Option<&'a str>,
+    pub status: PipelineStatus,
+    pub status_since: Option<chrono::NaiveDate>,
+    pub owner_org_id: Option<&'a str>,
+    pub contact_name: Option<&'a str>,
+    pub contact_phone: Option<&'a str>,
+}
+
+impl<'a> MerchantFields<'a> {
+    /// The row as [`Merchant::try_from`] would accept it as a draft (trimmed, blanks as `None`,
+    /// ranges and ids checked), or the first field that it would refuse.
+    pub fn checked(raw: MerchantRow<'a>) -> Result<Self, FieldError> {
+        Ok(Self {
+            id: check_id_str(raw.id)?,
+            name: required_str("name", raw.name)?,
+            category: required_str("category", raw.category)?,
+            location: Location::new(raw.lon, raw.lat)?,
+            address: optional_str(raw.address),
+            footfall_daily: check_range("footfall_daily", raw.footfall_daily, 0.0, 10_000_000.0)?
+                .map(|v| v.round() as u32),
+            avg_spend_cny: check_range("avg_spend_cny", raw.avg_spend_cny, 0.0, 1_000_000.0)?,
+            rating: check_range("rating", raw.rating, 0.0, 5.0)?,
+            opening_hours: optional_str(raw.opening_hours),
+            accepts_ecny: raw.accepts_ecny,
+            competitor_signed: optional_str(raw.competitor_signed),
+            chain: optional_str(raw.chain),
+            status: raw.status,
+            status_since: check_since(raw.status_since)?,
+            owner_org_id: optional_str(raw.owner_org_id),
+            contact_name: optional_str(raw.contact_name),
+            contact_phone: check_phone_str(raw.contact_phone)?,
+        })
+    }
+
+    /// The fields of an owned merchant (already checked).
+    pub fn of(m: &'a Merchant) -> Self {
+        Self {
+            id: &m.id,
+            name: &m.name,
+            category: &m.category,
+            location: m.location,
+            address: m.address.as_deref(),
+            footfall_daily: m.footfall_daily,
+            avg_spend_cny: m.avg_spend_cny,
+            rating: m.rating,
+            opening_hours: m.opening_hours.as_deref(),
+            accepts_ecny: m.accepts_ecny,
+            competitor_signed: m.competitor_signed.as_deref(),
+            chain: m.chain.as_deref(),
+            status: m.status,
+            status_since: m.status_since,
+            owner_org_id: m.owner_org_id.as_deref(),
+            contact_name: m.contact.as_ref().and_then(|c| c.name.as_deref()),
+            contact_phone: m.contact.as_ref().and_then(|c| c.phone.as_deref()),
+        }
+    }
+
+    /// The merchant as an owned value.
+    pub fn to_merchant(&self) -> Merchant {
+        Merchant {
+            id: self.id.to_string(),
+            name: self.name.to_string(),
+            category: self.category.to_string(),
+            location: self.location,
+            address: self.address.map(str::to_string),
+            footfall_daily: self.footfall_daily,
+            avg_spend_cny: self.avg_spend_cny,
+            rating: self.rating,
+            opening_hours: self.opening_hours.map(str::to_string),
+            accepts_ecny: self.accepts_ecny,
+            competitor_signed: self.competitor_signed.map(str::to_string),
+            chain: self.chain.map(str::to_string),
+            status: self.status,
+            status_since: self.status_since,
+            owner_org_id: self.owner_org_id.map(str::to_string),
+            contact: self.contact().map(Box::new),
+        }
+    }
+
+    /// The contact, when there is one.
+    pub fn contact(&self) -> Option<Contact> {
+        (self.contact_name.is_some() || self.contact_phone.is_some()).then(|| Contact {
+            name: self.contact_name.map(str::to_string),
+            phone: self.contact_phone.map(str::to_string),
+        })
+    }
+}
+
+fn check_since(since: Option<chrono::NaiveDate>) -> Result<Option<chrono::NaiveDate>, FieldError> {
+    match since {
+        Some(day) if day > crate::domain::today() + chrono::Duration::days(1) => Err(
+            FieldError::new("status_since", format!("{day} is in the future")),
+        ),
+        other => Ok(other),
+    }
 }
 
 impl TryFrom<MerchantDraft> for Merchant {
@@ -213,15 +355,7 @@ impl TryFrom<MerchantDraft> for Merchant {
             competitor_signed: optional_text(d.competitor_signed),
             chain: optional_text(d.chain),
             status: d.status,
-            status_since: match d.status_since {
-                Some(day) if day > crate::domain::today() + chrono::Duration::days(1) => {
-                    return Err(FieldError::new(
-                        "status_since",
-                        format!("{day} is in the future"),
-                    ))
-                }
-                other => other,
-            },
+            status_since: check_since(d.status_since)?,
             owner_org_id: optional_text(d.owner_org_id),
             contact: {
                 let name = optional_text(d.contact_name);

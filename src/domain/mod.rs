@@ -16,7 +16,10 @@ pub use category::{Categories, Category, CategoryError};
 pub use community::{Community, CommunityDraft, CommunityShape};
 pub use error::FieldError;
 pub use location::{BBox, Location};
-pub use merchant::{mask_name, mask_phone, Contact, Merchant, MerchantDraft, PipelineStatus};
+pub use merchant::{
+    mask_name, mask_phone, Contact, Merchant, MerchantDraft, MerchantFields, MerchantRow,
+    PipelineStatus,
+};
 pub use org::{check_tree, OrgLevel, OrgUnit, OrgUnitDraft};
 pub use outlet::{Outlet, OutletDraft, OutletKind};
 pub use polygon::ValidPolygon;
@@ -33,6 +36,11 @@ pub struct Dataset {
 
 /// Checks a required, trimmed, non-empty text field.
 pub(crate) fn required_text(field: &'static str, value: &str) -> Result<String, FieldError> {
+    required_str(field, value).map(str::to_string)
+}
+
+/// [`required_text`] without a copy: the trimmed text.
+pub(crate) fn required_str<'a>(field: &'static str, value: &'a str) -> Result<&'a str, FieldError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
@@ -40,7 +48,7 @@ pub(crate) fn required_text(field: &'static str, value: &str) -> Result<String, 
     if v.chars().count() > 200 {
         return Err(FieldError::new(field, "longer than 200 characters"));
     }
-    Ok(v.to_string())
+    Ok(v)
 }
 
 /// An optional text field: blank becomes `None`.
@@ -48,6 +56,11 @@ pub(crate) fn optional_text(value: Option<String>) -> Option<String> {
     value
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+/// [`optional_text`] without a copy.
+pub(crate) fn optional_str(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// Checks that an optional number is finite and within `[min, max]`.
@@ -70,6 +83,11 @@ pub(crate) fn check_range(
 
 /// Checks that an id is usable in URLs and files: 1–64 characters, no whitespace or slash.
 pub(crate) fn check_id(value: &str) -> Result<String, FieldError> {
+    check_id_str(value).map(str::to_string)
+}
+
+/// [`check_id`] without a copy: the trimmed id.
+pub(crate) fn check_id_str(value: &str) -> Result<&str, FieldError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(FieldError::new("id", "must not be empty"));
@@ -85,7 +103,7 @@ pub(crate) fn check_id(value: &str) -> Result<String, FieldError> {
             format!("{v:?} contains whitespace, '/', '?' or '#'"),
         ));
     }
-    Ok(v.to_string())
+    Ok(v)
 }
 
 /// Today in China Standard Time (UTC+8), the calendar the banks' users live by.

@@ -262,7 +262,7 @@ pub struct Layer<T, S = Vec<T>> {
     /// a plain read rather than a trigonometric projection per item.
     cells: Vec<CellIndex>,
     groups: Vec<String>,
-    group_codes: HashMap<String, u32>,
+    group_codes: hashbrown::HashMap<String, u32>,
     _item: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -312,38 +312,54 @@ impl<T: Located + Sync, S: Slots<Item = T>> Layer<T, S> {
             items
         };
         let mut store = S::from_items(items);
-        if store.settle() || repeated {
-            by_id = match unique_ids(&store) {
-                Some(ids) => ids,
-                None => unreachable!("ids were made unique above"),
-            };
+        let ids = (!store.settle() && !repeated).then_some(by_id);
+        match Self::assemble(store, ids) {
+            Ok(layer) => layer,
+            Err(_) => unreachable!("ids were made unique above"),
         }
-        Self::assemble(store, by_id)
     }
 
     /// Builds the layer over items already in their store (as start-up streams them). The ids
     /// should not repeat (the database keys by id); if they do, one of each is kept.
     pub fn from_slots(mut store: S) -> Self {
+        let t = std::time::Instant::now();
         store.settle();
-        match unique_ids(&store) {
-            Some(by_id) => Self::assemble(store, by_id),
-            None => Self::build(store.into_items()),
+        let settled = t.elapsed().as_secs_f64();
+        match Self::assemble(store, None) {
+            Ok(layer) => {
+                tracing::debug!(
+                    items = layer.len(),
+                    settle_s = settled,
+                    ids_tree_and_cells_s = t.elapsed().as_secs_f64() - settled,
+                    "built a layer"
+                );
+                layer
+            }
+            Err(store) => Self::build(store.into_items()),
         }
     }
 
-    fn assemble(items: S, by_id: IdTable) -> Self {
+    /// The layer over these items with the ids given, or found here (`None`; then an id that
+    /// repeats gives the items back).
+    fn assemble(items: S, by_id: Option<IdTable>) -> Result<Self, S> {
         let n = items.count();
-        // H3 cells take about 40% of a build of this layer alone; they depend only on the items,
-        // so a second thread computes them while this one builds the tree.
-        let (cells, (tree, groups, group_codes)) = std::thread::scope(|s| {
+        // H3 cells take about 40% of a build of this layer alone and the id table 15%; they
+        // depend only on the items, so a second thread computes them while this one builds the
+        // tree (the longest part).
+        let (cells_and_ids, (tree, groups, group_codes)) = std::thread::scope(|s| {
             let items = &items;
             let cells = s.spawn(move || {
-                (0..n as u32)
+                let cells = (0..n as u32)
                     .map(|slot| cell_of(items.location_at(slot)))
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                let by_id = match by_id {
+                    Some(ids) => Some(ids),
+                    None => unique_ids(items),
+                };
+                by_id.map(|ids| (cells, ids))
             });
             let mut groups = Vec::new();
-            let mut group_codes = HashMap::new();
+            let mut group_codes = hashbrown::HashMap::default();
             let entries: Vec<Entry> = (0..n as u32)
                 .map(|slot| Entry {
                     point: sphere::tree_point(items.location_at(slot)),
@@ -357,7 +373,10 @@ impl<T: Located + Sync, S: Slots<Item = T>> Layer<T, S> {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (cells, (tree, groups, group_codes))
         });
-        Self {
+        let Some((cells, by_id)) = cells_and_ids else {
+            return Err(items);
+        };
+        Ok(Self {
             items,
             by_id,
             tree,
@@ -365,7 +384,7 @@ impl<T: Located + Sync, S: Slots<Item = T>> Layer<T, S> {
             groups,
             group_codes,
             _item: std::marker::PhantomData,
-        }
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -666,7 +685,11 @@ impl<T: Located + Sync, S: Slots<Item = T>> Layer<T, S> {
 /// From this many items, [`Layer::upsert_many`] rebuilds the layer instead of inserting.
 pub(crate) const BULK_UPSERT: usize = 10_000;
 
-fn intern(groups: &mut Vec<String>, codes: &mut HashMap<String, u32>, group: &str) -> u32 {
+fn intern(
+    groups: &mut Vec<String>,
+    codes: &mut hashbrown::HashMap<String, u32>,
+    group: &str,
+) -> u32 {
     if let Some(&code) = codes.get(group) {
         return code;
     }

@@ -16,7 +16,7 @@ use sqlx::Connection as _;
 
 use super::rows::{corrupt, corrupt_field};
 use super::StorageError;
-use crate::domain::{Merchant, MerchantDraft, PipelineStatus};
+use crate::domain::{MerchantFields, MerchantRow, PipelineStatus};
 
 /// The merchants' columns with their binary types fixed: text, float8 and int8 only.
 const COPY_MERCHANTS: &str = "COPY (SELECT id, name, category, lon::float8, lat::float8, \
@@ -31,16 +31,13 @@ const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// order, validated as every load validates them.
 pub(crate) async fn for_each_merchant(
     url: &str,
-    mut each: impl FnMut(Merchant),
+    mut each: impl FnMut(&MerchantFields<'_>),
 ) -> Result<(), StorageError> {
     let mut conn = PgConnection::connect(url).await?;
     let mut stream = conn.copy_out_raw(COPY_MERCHANTS).await?;
     let mut reader = Reader::default();
     while let Some(chunk) = stream.try_next().await? {
-        reader.feed(&chunk, |fields| {
-            each(merchant(fields)?);
-            Ok(())
-        })?;
+        reader.feed(&chunk, |fields| merchant(fields, &mut each))?;
     }
     reader.finish()?;
     drop(stream);
@@ -217,48 +214,48 @@ fn int8(fields: &Fields<'_>, i: usize, id: &str, name: &str) -> Result<Option<i6
         .transpose()
 }
 
-/// One row as `rows::merchant` decodes it from the `Any` driver, field by field.
-fn merchant(f: &Fields<'_>) -> Result<Merchant, StorageError> {
-    let id = text(f, 0, "?", "id")?
-        .ok_or_else(|| corrupt_field("merchants", "?", "id"))?
-        .to_string();
-    let required = |i: usize, name: &str| -> Result<String, StorageError> {
-        text(f, i, &id, name)?
-            .map(str::to_string)
-            .ok_or_else(|| corrupt_field("merchants", &id, name))
+/// One row checked as `rows::merchant` checks it from the `Any` driver, field by field, and
+/// handed to `each` borrowed from the stream.
+fn merchant(
+    f: &Fields<'_>,
+    each: &mut impl FnMut(&MerchantFields<'_>),
+) -> Result<(), StorageError> {
+    let id = text(f, 0, "?", "id")?.ok_or_else(|| corrupt_field("merchants", "?", "id"))?;
+    let required = |i: usize, name: &str| -> Result<&str, StorageError> {
+        text(f, i, id, name)?.ok_or_else(|| corrupt_field("merchants", id, name))
     };
-    let optional = |i: usize, name: &str| -> Result<Option<String>, StorageError> {
-        Ok(text(f, i, &id, name)?.map(str::to_string))
-    };
+    let optional = |i: usize, name: &str| text(f, i, id, name);
     let status = required(13, "status")?;
-    let draft = MerchantDraft {
+    let row = MerchantRow {
+        id,
         name: required(1, "name")?,
         category: required(2, "category")?,
-        lon: float8(f, 3, &id, "lon")?.ok_or_else(|| corrupt_field("merchants", &id, "lon"))?,
-        lat: float8(f, 4, &id, "lat")?.ok_or_else(|| corrupt_field("merchants", &id, "lat"))?,
+        lon: float8(f, 3, id, "lon")?.ok_or_else(|| corrupt_field("merchants", id, "lon"))?,
+        lat: float8(f, 4, id, "lat")?.ok_or_else(|| corrupt_field("merchants", id, "lat"))?,
         address: optional(5, "address")?,
-        footfall_daily: int8(f, 6, &id, "footfall_daily")?.map(|v| v as f64),
-        avg_spend_cny: float8(f, 7, &id, "avg_spend_cny")?,
-        rating: float8(f, 8, &id, "rating")?,
+        footfall_daily: int8(f, 6, id, "footfall_daily")?.map(|v| v as f64),
+        avg_spend_cny: float8(f, 7, id, "avg_spend_cny")?,
+        rating: float8(f, 8, id, "rating")?,
         opening_hours: optional(9, "opening_hours")?,
-        accepts_ecny: int8(f, 10, &id, "accepts_ecny")?.unwrap_or(0) != 0,
+        accepts_ecny: int8(f, 10, id, "accepts_ecny")?.unwrap_or(0) != 0,
         competitor_signed: optional(11, "competitor_signed")?,
         chain: optional(12, "chain")?,
-        status: PipelineStatus::parse(&status)
-            .ok_or_else(|| corrupt_field("merchants", &id, "status"))?,
-        status_since: match text(f, 14, &id, "status_since")? {
+        status: PipelineStatus::parse(status)
+            .ok_or_else(|| corrupt_field("merchants", id, "status"))?,
+        status_since: match optional(14, "status_since")? {
             Some(v) => Some(
                 v.parse()
-                    .map_err(|_| corrupt_field("merchants", &id, "status_since"))?,
+                    .map_err(|_| corrupt_field("merchants", id, "status_since"))?,
             ),
             None => None,
         },
         owner_org_id: optional(15, "owner_org_id")?,
         contact_name: optional(16, "contact_name")?,
         contact_phone: optional(17, "contact_phone")?,
-        id: id.clone(),
     };
-    Merchant::try_from(draft).map_err(|e| corrupt("merchants", &id, e))
+    let fields = MerchantFields::checked(row).map_err(|e| corrupt("merchants", id, e))?;
+    each(&fields);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -22,7 +22,8 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
-use crate::domain::{Area, Community, Dataset, FieldError, Merchant, OrgUnit, Outlet};
+use crate::domain::Outlet;
+use crate::domain::{Area, Community, Dataset, FieldError, Merchant, MerchantFields, OrgUnit};
 
 pub(crate) use rows::now as now_string;
 pub use rows::WriteCounts;
@@ -196,13 +197,18 @@ impl Store {
     /// Calls `each` with every merchant, in no particular order, as the rows arrive: start-up
     /// puts them straight into the index's columns, so that a national dataset's 30M merchants
     /// never exist as `Merchant` values all at once (that alone would take ≈ 10 GB).
-    pub async fn for_each_merchant(&self, each: impl FnMut(Merchant)) -> Result<(), StorageError> {
+    pub async fn for_each_merchant(
+        &self,
+        mut each: impl FnMut(&MerchantFields<'_>),
+    ) -> Result<(), StorageError> {
         match self.backend {
-            // Binary COPY: ≈ 4× faster than rows through the `Any` driver (see copy_out).
+            // Binary COPY, read without an owned copy of each row (see copy_out).
             Backend::Postgres => copy_out::for_each_merchant(&self.url, each).await,
             Backend::Sqlite => {
-                self.fetch_each(rows::SELECT_MERCHANTS_UNORDERED, rows::merchant, each)
-                    .await
+                self.fetch_each(rows::SELECT_MERCHANTS_UNORDERED, rows::merchant, |m| {
+                    each(&MerchantFields::of(&m))
+                })
+                .await
             }
         }
     }

@@ -82,14 +82,20 @@ async fn start_up_streams_the_same_merchants_as_the_load(db: &TestDb) {
     store.write_dataset(&ds).await.unwrap();
 
     let mut streamed = Vec::new();
-    store.for_each_merchant(|m| streamed.push(m)).await.unwrap();
+    store
+        .for_each_merchant(|m| streamed.push(m.to_merchant()))
+        .await
+        .unwrap();
     streamed.sort_by(|a, b| a.id.cmp(&b.id));
     let loaded = store.load().await.unwrap().merchants;
     assert_eq!(streamed.len(), ds.merchants.len());
     assert_eq!(streamed, loaded);
 
     let mut table = ecomap::index::MerchantTable::default();
-    store.for_each_merchant(|m| table.push(m)).await.unwrap();
+    store
+        .for_each_merchant(|m| table.push_fields(m))
+        .await
+        .unwrap();
     let layer = ecomap::index::MerchantLayer::from_slots(table);
     let mut back = layer.table().to_vec();
     back.sort_by(|a, b| a.id.cmp(&b.id));
