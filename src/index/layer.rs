@@ -29,6 +29,11 @@ pub trait Slots: Default + Sync {
         Self: 'a;
 
     fn from_items(items: Vec<Self::Item>) -> Self;
+    /// A store holding copies of the items, where it keeps them in another form anyway (see
+    /// [`Layer::build`]); `None` (the default): the store takes the items themselves.
+    fn copy_of(_items: &[Self::Item]) -> Option<Self> {
+        None
+    }
     fn into_items(self) -> Vec<Self::Item>;
     fn count(&self) -> usize;
     fn at(&self, slot: u32) -> Self::Ref<'_>;
@@ -90,6 +95,13 @@ impl Slots for MerchantTable {
 
     fn from_items(items: Vec<Merchant>) -> Self {
         MerchantTable::from_merchants(items)
+    }
+    fn copy_of(items: &[Merchant]) -> Option<Self> {
+        let mut t = MerchantTable::with_capacity(items.len());
+        for m in items {
+            t.push_fields(&crate::domain::MerchantFields::of(m));
+        }
+        Some(t)
     }
     fn into_items(self) -> Vec<Merchant> {
         self.to_vec()
@@ -311,12 +323,21 @@ impl<T: Located + Sync, S: Slots<Item = T>> Layer<T, S> {
         } else {
             items
         };
-        let mut store = S::from_items(items);
+        // Where the store copies the items (merchants into columns), the items are dropped
+        // only once the tree is built: freed first, their millions of small strings left holes
+        // in the heap that the tree's nodes then filled, scattered, and radius scans over a 10M
+        // layer built that way ran 35–60% slower than over one built from a stream.
+        let (mut store, keep) = match S::copy_of(&items) {
+            Some(store) => (store, Some(items)),
+            None => (S::from_items(items), None),
+        };
         let ids = (!store.settle() && !repeated).then_some(by_id);
-        match Self::assemble(store, ids) {
+        let layer = match Self::assemble(store, ids) {
             Ok(layer) => layer,
             Err(_) => unreachable!("ids were made unique above"),
-        }
+        };
+        drop(keep);
+        layer
     }
 
     /// Builds the layer over items already in their store (as start-up streams them). The ids
