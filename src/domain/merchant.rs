@@ -1,7 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{check_id, check_id_str, check_range, optional_str, optional_text, required_str};
-use super::{required_text, FieldError, Location};
+use super::{check_id_str, check_range, optional_str, required_str, FieldError, Location};
 
 /// Where a merchant stands in our acquisition pipeline (拓展状态).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -178,10 +177,6 @@ pub fn mask_phone(phone: &str) -> String {
     }
 }
 
-fn check_phone(phone: Option<String>) -> Result<Option<String>, FieldError> {
-    Ok(check_phone_str(phone.as_deref())?.map(str::to_string))
-}
-
 fn check_phone_str(phone: Option<&str>) -> Result<Option<&str>, FieldError> {
     let Some(p) = optional_str(phone) else {
         return Ok(None);
@@ -339,30 +334,29 @@ fn check_since(since: Option<chrono::NaiveDate>) -> Result<Option<chrono::NaiveD
 impl TryFrom<MerchantDraft> for Merchant {
     type Error = FieldError;
 
+    /// By the rules of [`MerchantFields::checked`] (one set of rules for imports and loads).
     fn try_from(d: MerchantDraft) -> Result<Self, FieldError> {
-        Ok(Self {
-            id: check_id(&d.id)?,
-            name: required_text("name", &d.name)?,
-            category: required_text("category", &d.category)?,
-            location: Location::new(d.lon, d.lat)?,
-            address: optional_text(d.address),
-            footfall_daily: check_range("footfall_daily", d.footfall_daily, 0.0, 10_000_000.0)?
-                .map(|v| v.round() as u32),
-            avg_spend_cny: check_range("avg_spend_cny", d.avg_spend_cny, 0.0, 1_000_000.0)?,
-            rating: check_range("rating", d.rating, 0.0, 5.0)?,
-            opening_hours: optional_text(d.opening_hours),
+        let row = MerchantRow {
+            id: &d.id,
+            name: &d.name,
+            category: &d.category,
+            lon: d.lon,
+            lat: d.lat,
+            address: d.address.as_deref(),
+            footfall_daily: d.footfall_daily,
+            avg_spend_cny: d.avg_spend_cny,
+            rating: d.rating,
+            opening_hours: d.opening_hours.as_deref(),
             accepts_ecny: d.accepts_ecny,
-            competitor_signed: optional_text(d.competitor_signed),
-            chain: optional_text(d.chain),
+            competitor_signed: d.competitor_signed.as_deref(),
+            chain: d.chain.as_deref(),
             status: d.status,
-            status_since: check_since(d.status_since)?,
-            owner_org_id: optional_text(d.owner_org_id),
-            contact: {
-                let name = optional_text(d.contact_name);
-                let phone = check_phone(d.contact_phone)?;
-                (name.is_some() || phone.is_some()).then(|| Box::new(Contact { name, phone }))
-            },
-        })
+            status_since: d.status_since,
+            owner_org_id: d.owner_org_id.as_deref(),
+            contact_name: d.contact_name.as_deref(),
+            contact_phone: d.contact_phone.as_deref(),
+        };
+        Ok(MerchantFields::checked(row)?.to_merchant())
     }
 }
 

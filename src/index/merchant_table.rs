@@ -435,21 +435,26 @@ fn z_order(locations: &[Location]) -> Option<Vec<u32>> {
     (!sorted).then_some(order)
 }
 
-/// The Z-order key of a location: 32 bits of longitude and of latitude, interleaved.
+/// The Z-order key of a location: 32 bits of longitude and of latitude, interleaved (plain
+/// lon/lat: locality is all this order is for).
 fn morton(l: Location) -> u64 {
     let x = ((l.lon() + 180.0) / 360.0 * f64::from(u32::MAX)) as u32;
     let y = ((l.lat() + 90.0) / 180.0 * f64::from(u32::MAX)) as u32;
-    spread(x) | (spread(y) << 1)
+    interleave(x, y)
 }
 
-/// The bits of `v` moved to the even positions of a u64.
-fn spread(v: u32) -> u64 {
-    let mut x = u64::from(v);
-    x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
-    x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
-    x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
-    x = (x | (x << 2)) & 0x3333_3333_3333_3333;
-    (x | (x << 1)) & 0x5555_5555_5555_5555
+/// The Morton code of two 32-bit coordinates: `x` in the even bits, `y` in the odd (also the
+/// tiles' merchant order).
+pub(crate) fn interleave(x: u32, y: u32) -> u64 {
+    fn spread(v: u32) -> u64 {
+        let mut x = u64::from(v);
+        x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
+        x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
+        x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+        x = (x | (x << 2)) & 0x3333_3333_3333_3333;
+        (x | (x << 1)) & 0x5555_5555_5555_5555
+    }
+    spread(x) | (spread(y) << 1)
 }
 
 /// Equal when every field is (slots and tables may differ).

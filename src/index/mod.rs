@@ -21,6 +21,7 @@ use std::collections::HashMap;
 #[cfg(test)]
 use layer::BULK_UPSERT;
 pub use layer::{Hit, Layer, Slots};
+pub(crate) use merchant_table::interleave;
 pub use merchant_table::{MerchantRef, MerchantTable};
 pub use sphere::EARTH_RADIUS_M;
 

@@ -178,19 +178,10 @@ impl Store {
     /// validates is reported, not silently dropped).
     pub async fn load(&self) -> Result<Dataset, StorageError> {
         Ok(Dataset {
-            org_units: self
-                .fetch_decoded(rows::SELECT_ORG_UNITS, rows::org_unit)
-                .await?,
-            outlets: self
-                .fetch_decoded(rows::SELECT_OUTLETS, rows::outlet)
-                .await?,
             merchants: self
                 .fetch_decoded(rows::SELECT_MERCHANTS, rows::merchant)
                 .await?,
-            communities: self
-                .fetch_decoded(rows::SELECT_COMMUNITIES, rows::community)
-                .await?,
-            areas: self.fetch_decoded(rows::SELECT_AREAS, rows::area).await?,
+            ..self.load_all_but_merchants().await?
         })
     }
 

@@ -61,20 +61,9 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// Spreads the low 32 bits of `v` to the even bits of a u64.
-fn spread(v: u32) -> u64 {
-    let mut x = u64::from(v);
-    x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
-    x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
-    x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
-    x = (x | (x << 2)) & 0x3333_3333_3333_3333;
-    x = (x | (x << 1)) & 0x5555_5555_5555_5555;
-    x
-}
-
 /// The Morton key of a quantised position (x in the even bits, y in the odd).
 pub fn morton(qx: u32, qy: u32) -> u64 {
-    spread(qx) | (spread(qy) << 1)
+    crate::index::interleave(qx, qy)
 }
 
 /// Web Mercator (0..1) → quantised position.
