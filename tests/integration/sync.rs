@@ -328,3 +328,53 @@ async fn catch_up_applies_the_others_changes_and_skips_its_own(db: &TestDb) {
     assert_eq!(ia.communities.len(), ib.communities.len());
 }
 both_backends!(catch_up_applies_the_others_changes_and_skips_its_own);
+
+/// A change too big to list its ids (an import of more than `MAX_IDS` merchants elsewhere):
+/// the other process rebuilds its merchant layer from the database, and it then answers as the
+/// writer does, row for row.
+async fn a_large_import_elsewhere_rebuilds_the_merchant_layer(db: &TestDb) {
+    let a = app(db).await;
+    let b = app(db).await;
+    let n = ecomap::storage::changes::MAX_IDS + 1;
+    let mut csv = String::from("id,name,category,lon,lat,rating\n");
+    for i in 0..n {
+        let (lon, lat) = (
+            103.70 + (i % 200) as f64 * 1e-3,
+            29.50 + (i / 200) as f64 * 1e-3,
+        );
+        csv.push_str(&format!(
+            "BIG{i},大批商户{i},dining,{lon},{lat},{}\n",
+            i % 5
+        ));
+    }
+    let before = b.index().merchants.len();
+    a.import(
+        ImportKind::Merchants,
+        Some("big.csv"),
+        csv.as_bytes(),
+        &ImportOptions::default(),
+        &Access::system("test"),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(ecomap::sync::catch_up(&b).await.unwrap(), 1);
+    let (ia, ib) = (a.index(), b.index());
+    assert_eq!(ib.merchants.len(), before + n);
+    assert_eq!(ia.merchants.len(), ib.merchants.len());
+    for i in [0, 1, n / 2, n - 1] {
+        let id = format!("BIG{i}");
+        assert!(ib.merchants.get(&id).is_some(), "{id}");
+        assert_eq!(ia.merchants.get(&id), ib.merchants.get(&id), "{id}");
+    }
+    // Found where they are, through B's rebuilt tree.
+    let at = ecomap::domain::Location::new(103.70, 29.50).unwrap();
+    let near: Vec<String> = ib
+        .merchants
+        .within_radius(at, 1.0)
+        .iter()
+        .map(|h| ib.merchants.id(h.slot).to_string())
+        .collect();
+    assert_eq!(near, ["BIG0"]);
+}
+both_backends!(a_large_import_elsewhere_rebuilds_the_merchant_layer);
