@@ -189,29 +189,34 @@ fn text<'a>(
         .map_err(|_| corrupt_field("merchants", id, name))
 }
 
+/// An 8-byte big-endian field (float8 or int8, as `decode` reads it).
+fn be8<T>(
+    fields: &Fields<'_>,
+    i: usize,
+    id: &str,
+    name: &str,
+    decode: fn([u8; 8]) -> T,
+) -> Result<Option<T>, StorageError> {
+    fields[i]
+        .map(|b| {
+            <[u8; 8]>::try_from(b)
+                .map(decode)
+                .map_err(|_| corrupt_field("merchants", id, name))
+        })
+        .transpose()
+}
+
 fn float8(
     fields: &Fields<'_>,
     i: usize,
     id: &str,
     name: &str,
 ) -> Result<Option<f64>, StorageError> {
-    fields[i]
-        .map(|b| {
-            <[u8; 8]>::try_from(b)
-                .map(f64::from_be_bytes)
-                .map_err(|_| corrupt_field("merchants", id, name))
-        })
-        .transpose()
+    be8(fields, i, id, name, f64::from_be_bytes)
 }
 
 fn int8(fields: &Fields<'_>, i: usize, id: &str, name: &str) -> Result<Option<i64>, StorageError> {
-    fields[i]
-        .map(|b| {
-            <[u8; 8]>::try_from(b)
-                .map(i64::from_be_bytes)
-                .map_err(|_| corrupt_field("merchants", id, name))
-        })
-        .transpose()
+    be8(fields, i, id, name, i64::from_be_bytes)
 }
 
 /// One row checked as `rows::merchant` checks it from the `Any` driver, field by field, and

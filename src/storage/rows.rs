@@ -268,17 +268,19 @@ pub(crate) fn outlet(r: &AnyRow) -> Result<Outlet, StorageError> {
     Outlet::try_from(draft).map_err(|e| corrupt("outlets", &id, e))
 }
 
-pub(crate) const SELECT_MERCHANTS: &str = "SELECT id, name, category, lon, lat, address, \
-     footfall_daily, avg_spend_cny, rating, opening_hours, accepts_ecny, competitor_signed, \
-     chain, status, status_since, owner_org_id, contact_name, contact_phone FROM merchants \
-     ORDER BY id";
+macro_rules! select_merchants {
+    () => {
+        "SELECT id, name, category, lon, lat, address, footfall_daily, avg_spend_cny, rating, \
+         opening_hours, accepts_ecny, competitor_signed, chain, status, status_since, \
+         owner_org_id, contact_name, contact_phone FROM merchants"
+    };
+}
+
+pub(crate) const SELECT_MERCHANTS: &str = concat!(select_merchants!(), " ORDER BY id");
 
 /// As [`SELECT_MERCHANTS`] in no particular order, for the index (which orders its merchants
 /// along a space-filling curve anyway): sorting 30M rows by id would cost the database seconds.
-pub(crate) const SELECT_MERCHANTS_UNORDERED: &str = "SELECT id, name, category, lon, lat, \
-     address, footfall_daily, avg_spend_cny, rating, opening_hours, accepts_ecny, \
-     competitor_signed, chain, status, status_since, owner_org_id, contact_name, contact_phone \
-     FROM merchants";
+pub(crate) const SELECT_MERCHANTS_UNORDERED: &str = select_merchants!();
 
 pub async fn upsert_merchants(
     tx: &mut Transaction<'static, Any>,
